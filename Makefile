@@ -1,0 +1,50 @@
+# The two commands: `make demo` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: demo test test-sqlite test-postgresql install install-test migrate seed bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/flask db upgrade heads
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+## Demo: migrate, seed the demo community, serve API + mini-program mock on :5000
+demo: seed
+	@echo "Mini-program: http://127.0.0.1:5000/miniapp/   Desk console: http://127.0.0.1:5000/desk/"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## The whole suite: SQLite (with the browser tests), then PostgreSQL.
+test: install-test
+	$(BIN)/python -m pytest -q
+	TEST_DB=postgresql $(BIN)/python -m pytest -q -m "not e2e"
+
+test-sqlite: install-test
+	$(BIN)/python -m pytest -q
+
+test-postgresql: install-test
+	TEST_DB=postgresql $(BIN)/python -m pytest -q -m "not e2e"
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance

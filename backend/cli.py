@@ -1,0 +1,233 @@
+"""Command-line tools (``flask --app wsgi <command>``) for the property company's
+staff and operators. Output for people is Chinese where it names a problem in their
+data; the structure (line numbers) is stable for scripts."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from backend.extensions import db
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.command("import-ledger")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", "community_name", default=None, help="community name (created if missing)")
+@with_appcontext
+def import_ledger_command(csv_file: Path, community_name: str | None):
+    """Import rooms, areas and owners of record from a ledger CSV (all or nothing)."""
+    from backend.services.community import get_or_create_community, resolve_community
+    from backend.services.ledger import ImportFailed, import_ledger
+    from backend.errors import AppError
+
+    started = time.perf_counter()
+    try:
+        if community_name:
+            community, _ = get_or_create_community(community_name)
+        else:
+            try:
+                community = resolve_community(None)
+            except AppError as exc:
+                if exc.code == "community_not_found":
+                    _fail("还没有小区：首次导入请用 --community 指定小区名称")
+                raise
+        result = import_ledger(community, csv_file.read_bytes())
+        db.session.commit()
+    except ImportFailed as exc:
+        db.session.rollback()
+        for line, reason in exc.errors:
+            click.echo(f"line {line}: {reason}", err=True)
+        _fail(f"导入失败：{len(exc.errors)} 行有错误，未导入任何数据")
+    except AppError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    elapsed = time.perf_counter() - started
+    click.echo(f"{community.name}: created {result.created}, updated {result.updated}, "
+               f"unchanged {result.unchanged} rooms; owners created {result.owners_created}, "
+               f"updated {result.owners_updated} ({elapsed:.2f}s)")
+    for note in result.notes:
+        click.echo(note)
+
+
+@click.command("import-bills")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", "community_name", default=None)
+@with_appcontext
+def import_bills_command(csv_file: Path, community_name: str | None):
+    """Import property-fee bills (all or nothing)."""
+    from backend.errors import AppError
+    from backend.services.community import resolve_community
+    from backend.services.ledger import ImportFailed, import_bills
+
+    try:
+        community = resolve_community(community_name)
+        result = import_bills(community, csv_file.read_bytes())
+        db.session.commit()
+    except ImportFailed as exc:
+        db.session.rollback()
+        for line, reason in exc.errors:
+            click.echo(f"line {line}: {reason}", err=True)
+        _fail(f"导入失败：{len(exc.errors)} 行有错误，未导入任何数据")
+    except AppError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"{community.name}: bills created {result.created}, updated {result.updated}, "
+               f"unchanged {result.unchanged}")
+
+
+@click.command("set-fee")
+@click.argument("kind")
+@click.argument("price")
+@click.option("--community", "community_name", default=None)
+@with_appcontext
+def set_fee_command(kind: str, price: str, community_name: str | None):
+    """Publish the fee standard (yuan per m² per month) for a kind of room."""
+    from backend.errors import AppError
+    from backend.services.community import resolve_community, set_fee
+
+    try:
+        community = resolve_community(community_name)
+        standard = set_fee(community, kind, price)
+        db.session.commit()
+    except AppError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"{community.name}: {standard.kind.value} = {standard.unit_price} 元/㎡·月")
+
+
+@click.command("create-staff")
+@click.argument("username")
+@click.option("--role", "role_name", required=True,
+              type=click.Choice(["desk", "engineer", "manager", "admin"]))
+@click.option("--community", "community_name", default=None)
+@click.option("--name", "display_name", default=None, help="display name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_staff_command(username, role_name, community_name, display_name, password):
+    """Create a staff account (or add a role to it)."""
+    from backend.errors import AppError
+    from backend.models import Role, User
+    from backend.services.auth import hash_password
+    from backend.services.community import resolve_community
+    from backend.services.permissions import grant_staff_role
+
+    if len(password) < 4:
+        _fail("密码至少4位")
+    try:
+        community = resolve_community(community_name)
+    except AppError as exc:
+        _fail(exc.message)
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, name=display_name or username)
+        db.session.add(user)
+    user.password_hash = hash_password(password)
+    if display_name:
+        user.name = display_name
+    db.session.flush()
+    grant_staff_role(user, community.id, Role(role_name))
+    db.session.commit()
+    click.echo(f"{username}: {role_name} @ {community.name}")
+
+
+@click.command("grant-committee")
+@click.argument("owner_ref")
+@click.option("--community", "community_name", default=None)
+@click.option("--revoke", is_flag=True, help="remove committee membership")
+@with_appcontext
+def grant_committee_command(owner_ref: str, community_name: str | None, revoke: bool):
+    """Make the owner of record OWNER_REF a committee member (业委会委员)."""
+    from backend.errors import AppError
+    from backend.models import OwnerOfRecord
+    from backend.services.community import resolve_community
+
+    try:
+        community = resolve_community(community_name)
+    except AppError as exc:
+        _fail(exc.message)
+    owner = db.session.scalar(select(OwnerOfRecord).where(
+        OwnerOfRecord.community_id == community.id, OwnerOfRecord.owner_ref == owner_ref))
+    if owner is None:
+        _fail(f"台账中没有产权人编号 {owner_ref}")
+    owner.is_committee = not revoke
+    db.session.commit()
+    click.echo(f"{owner.name} ({owner_ref}): {'revoked' if revoke else 'committee member'}")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the demo community (idempotent: a second run changes nothing)."""
+    from backend.seed import seed_demo
+
+    summary = seed_demo()
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("worker")
+@click.option("--queues", default="default", help="comma-separated queue names")
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+@with_appcontext
+def worker_command(queues: str, burst: bool):
+    """Run an rq worker with the scheduler, inside the app context."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from backend.jobs.queue import redis_connection, relay_pending, schedule_tick
+
+    conn = redis_connection()
+    if conn is None:
+        _fail("REDIS_URL is not set: jobs run inline, no worker is needed")
+    schedule_tick(delay=1)
+    relay_pending()
+    db.session.remove()
+    db.engine.dispose()  # the forked work horses open their own connections
+    worker = Worker([q.strip() for q in queues.split(",") if q.strip()], connection=conn,
+                    serializer=JSONSerializer)
+    worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+
+
+@click.command("relay-outbox")
+@with_appcontext
+def relay_outbox_command():
+    """Push jobs still waiting in the outbox to Redis (also done by every tick)."""
+    from backend.jobs.queue import relay_pending, tick_inline, uses_redis
+
+    if uses_redis():
+        click.echo(f"relayed {relay_pending()} job(s)")
+    else:
+        tick_inline()
+        click.echo("inline mode: ran due jobs and periodic tasks")
+
+
+@click.command("tick")
+@with_appcontext
+def tick_command():
+    """Run periodic tasks now (escalations, auto-close, vote closing) and due jobs."""
+    from backend.jobs.queue import tick_inline
+
+    tick_inline()
+    click.echo("ok")
+
+
+COMMANDS = [
+    import_ledger_command, import_bills_command, set_fee_command, create_staff_command,
+    grant_committee_command, seed_demo_command, worker_command, relay_outbox_command,
+    tick_command,
+]
+
+
+def register(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

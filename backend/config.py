@@ -1,0 +1,112 @@
+"""Settings, read from the environment in one place.
+
+Order of precedence in ``create_app``: the defaults here, then the environment,
+then the ``config`` mapping passed to the factory (tests use that).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET = "dev-secret-change-me"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value not in (None, "") else default
+
+
+def from_environment(env: os._Environ | dict | None = None) -> dict:
+    """Every setting the app reads, with its default. README.md lists them all."""
+    env = os.environ if env is None else env
+    instance = Path(env.get("INSTANCE_DIR") or BASE_DIR / "instance")
+    app_env = env.get("APP_ENV", "development")
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": env.get("SECRET_KEY", DEFAULT_SECRET),
+        "INSTANCE_DIR": str(instance),
+        "DATABASE_URL": env.get("DATABASE_URL") or "",
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "MEDIA_DIR": env.get("MEDIA_DIR") or str(instance / "media"),
+        "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
+        "WECHAT_APPID": env.get("WECHAT_APPID", ""),
+        "WECHAT_SECRET": env.get("WECHAT_SECRET", ""),
+        "WECHAT_TOKEN": env.get("WECHAT_TOKEN", ""),
+        "WECHAT_AES_KEY": env.get("WECHAT_AES_KEY") or None,
+        # Subscribe-message template ids, per event kind ("ticket_status", ...).
+        "WECHAT_TEMPLATE_TICKET": env.get("WECHAT_TEMPLATE_TICKET", ""),
+        "WECHAT_TEMPLATE_FUND": env.get("WECHAT_TEMPLATE_FUND", ""),
+        "DEV_LOGIN": _bool(env.get("DEV_LOGIN"), app_env != "production"),
+        "TOKEN_TTL_SECONDS": _int(env.get("TOKEN_TTL_SECONDS"), 7 * 24 * 3600),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_ASK": env.get("RATELIMIT_ASK", "30 per minute"),
+        "MAX_PHOTO_BYTES": _int(env.get("MAX_PHOTO_BYTES"), 10 * 1024 * 1024),
+        "MAX_PHOTOS": 9,
+        "SERVE_MINIAPP": _bool(env.get("SERVE_MINIAPP"), True),
+        "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    }
+
+
+def finalise(config: dict) -> dict:
+    """Derive settings that depend on others and refuse unsafe production setups."""
+    if config["APP_ENV"] == "production":
+        check_production(config)
+    if not config.get("DATABASE_URL"):
+        Path(config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+        config["DATABASE_URL"] = f"sqlite:///{Path(config['INSTANCE_DIR']) / 'wuye.db'}"
+    url = config["DATABASE_URL"]
+    if url.startswith("postgres://"):  # Heroku-style URLs
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if url.startswith("sqlite"):
+        # busy timeout: writers wait for each other instead of failing at once.
+        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
+    else:
+        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
+    # 9 photos of 10 MB plus form fields.
+    config.setdefault(
+        "MAX_CONTENT_LENGTH", config["MAX_PHOTOS"] * config["MAX_PHOTO_BYTES"] + 1024 * 1024
+    )
+    config["RATELIMIT_STORAGE_URI"] = config.get("RATELIMIT_STORAGE_URI") or (
+        config["REDIS_URL"] or "memory://"
+    )
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # a moving window has no boundary at which a burst slips through
+    config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    config.setdefault("JSON_SORT_KEYS", False)
+    # flask-smorest / OpenAPI
+    config.setdefault("API_TITLE", "Wuye property service API")
+    config.setdefault("API_VERSION", "v1")
+    config.setdefault("OPENAPI_VERSION", "3.0.3")
+    config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    return config
+
+
+class ConfigError(RuntimeError):
+    """The app refuses to start with this configuration."""
+
+
+def check_production(config: dict) -> None:
+    problems = []
+    if config["SECRET_KEY"] in ("", DEFAULT_SECRET) or len(config["SECRET_KEY"]) < 16:
+        problems.append("SECRET_KEY must be set to a long random value")
+    if config["DEV_LOGIN"]:
+        problems.append("DEV_LOGIN must be off in production")
+    if not config.get("DATABASE_URL"):
+        problems.append("DATABASE_URL must be set in production")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))

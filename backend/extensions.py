@@ -1,0 +1,32 @@
+"""Extensions, created unbound and bound to the app in ``create_app``.
+
+The OpenAPI registry (flask-smorest ``Api``) holds per-app state (the spec), so one is
+made per app by ``new_api``; the rest are shared singletons.
+"""
+from __future__ import annotations
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+
+from backend.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def new_api(app) -> Api:
+    api = Api(app, spec_kwargs={
+        "info": {"description": "小区物业服务平台 API（报事报修、维修资金表决、物业费、客服）"},
+    })
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "token"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    from backend.routes.common import ErrorSchema
+
+    api.ERROR_SCHEMA = ErrorSchema
+    return api

@@ -1,0 +1,58 @@
+"""Send a notification's WeChat subscribe message (retried with backoff; a refusal,
+43101, is final and stops further messages of that template to that user)."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from backend import wechat
+from backend.extensions import db
+from backend.jobs.registry import PermanentJobError, job
+from backend.models import Notification, User, WechatSubscription, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def template_for(kind: str) -> str:
+    cfg = current_app.config
+    if kind.startswith("fund"):
+        return cfg.get("WECHAT_TEMPLATE_FUND", "")
+    return cfg.get("WECHAT_TEMPLATE_TICKET", "")
+
+
+@job("notify.wechat", queue="default", timeout=30, retries=3, intervals=(10, 60, 300))
+def send_wechat_notification(notification_id: int, data: dict) -> None:
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.wechat_state != "pending":
+        return  # already handled: running twice sends once
+    user = db.session.get(User, note.user_id)
+    template = template_for(note.kind)
+    if not (user and user.openid and template and current_app.config.get("WECHAT_APPID")):
+        note.wechat_state = "skipped"
+        db.session.commit()
+        return
+    refused = db.session.query(WechatSubscription).filter_by(
+        user_id=user.id, template_id=template
+    ).filter(WechatSubscription.refused_at.isnot(None)).first()
+    if refused:
+        note.wechat_state = "refused"
+        db.session.commit()
+        return
+    values = data or {"thing1": note.title, "thing2": note.body or note.title}
+    try:
+        wechat.send_subscribe_message(user.openid, template, values, page=note.link)
+    except wechat.WechatError as exc:
+        if exc.errcode == wechat.ERR_SUBSCRIBE_REFUSED:
+            note.wechat_state = "refused"
+            db.session.add(WechatSubscription(user_id=user.id, template_id=template,
+                                              remaining=0, refused_at=utcnow()))
+            db.session.commit()
+            raise PermanentJobError(str(exc)) from exc
+        if exc.permanent:
+            note.wechat_state = "failed"
+            db.session.commit()
+            raise PermanentJobError(str(exc)) from exc
+        raise  # network or transient: rq retries with backoff
+    note.wechat_state = "sent"
+    db.session.commit()

@@ -1,0 +1,387 @@
+"""The outbox relay, the inline runner and the rq plumbing.
+
+Life of a job:
+1. ``enqueue(name, *args)`` adds an ``OutboxJob`` row to the current session (same
+   transaction as the change that needs the work).
+2. After the commit, the row ids are dispatched: with Redis they are pushed to rq
+   (short timeouts: if Redis is down the rows simply stay pending); without Redis
+   they run in this process after the response has been sent.
+3. ``relay_pending`` (called after every dispatch, by the periodic tick and at worker
+   start) pushes rows that are still pending, so work recorded while Redis was down
+   runs once it is back.
+4. ``run_outbox_job`` (the only function rq ever runs) executes the registered job
+   and marks the row done; a done row is never run again.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app, g, has_app_context, has_request_context
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from backend.jobs.registry import JOBS, PERIODIC, PermanentJobError
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 15
+TICK_JOB_ID = "periodic-tick"
+STALE_ENQUEUED_AFTER = timedelta(hours=1)
+_INLINE_PERIODIC_STATE = {"last": 0.0}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- record
+def enqueue(name: str, *args, key: str | None = None, run_after: datetime | None = None):
+    """Record a job in the current transaction; it is dispatched after commit.
+
+    ``key`` makes the job unique: a second enqueue with the same key is ignored (the
+    database's unique constraint is the guard, so this holds across processes).
+    """
+    from backend.extensions import db
+    from backend.models import OutboxJob
+
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    if key is not None:
+        existing = db.session.scalar(select(OutboxJob.id).where(OutboxJob.dedupe_key == key))
+        if existing is not None:
+            return None
+    row = OutboxJob(name=name, args=list(args), dedupe_key=key, run_after=run_after or _now())
+    if key is not None:
+        # A concurrent transaction may insert the same key: keep our transaction
+        # alive and let the unique constraint decide.
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:
+            return None
+    else:
+        db.session.add(row)
+        db.session.flush()
+    db.session.info.setdefault("outbox_new", []).append(row.id)
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop("outbox_new", None)
+    if ids and has_app_context():
+        g.setdefault("outbox_committed", []).extend(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    # A rolled-back savepoint keeps the outer transaction's jobs; only a full
+    # rollback (no transaction left) discards them.
+    if not session.in_transaction():
+        session.info.pop("outbox_new", None)
+
+
+def take_committed() -> list[int]:
+    return g.pop("outbox_committed", []) if has_app_context() else []
+
+
+# --------------------------------------------------------------------------- redis
+def redis_connection():
+    """The app's Redis client (short timeouts: callers must survive Redis being down)."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = current_app.extensions.get("redis_conn")
+    if conn is None:
+        from redis import Redis
+
+        conn = Redis.from_url(
+            url, socket_connect_timeout=0.5, socket_timeout=2.0, health_check_interval=30
+        )
+        current_app.extensions["redis_conn"] = conn
+    return conn
+
+
+def rq_queue(name: str = "default"):
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    return Queue(name, connection=redis_connection(), serializer=JSONSerializer)
+
+
+def uses_redis() -> bool:
+    return bool(current_app.config.get("REDIS_URL"))
+
+
+# --------------------------------------------------------------------------- dispatch
+def dispatch(ids: list[int], response=None) -> None:
+    """Hand committed jobs on. With a response, inline work runs after it is sent."""
+    if uses_redis():
+        relay_pending(ids)
+        return
+    app = current_app._get_current_object()
+    if response is not None:
+        response.call_on_close(lambda: _run_inline_in_context(app, ids))
+    else:
+        run_inline(ids)
+
+
+def _run_inline_in_context(app, ids):
+    with app.app_context():
+        run_inline(ids)
+        maybe_run_periodic_inline()
+
+
+def run_inline(ids: list[int]) -> None:
+    """Run jobs in this process, then any jobs they enqueued, until none are left."""
+    from backend.extensions import db
+    from backend.models import OutboxJob
+
+    queue_ids = list(ids)
+    for _ in range(1000):  # bound: a job that enqueues itself forever stops here
+        if not queue_ids:
+            break
+        job_id = queue_ids.pop(0)
+        row = db.session.get(OutboxJob, job_id)
+        if row is None or row.run_after > _now():
+            continue
+        run_outbox_job(job_id, _inline=True)
+        queue_ids.extend(take_committed())
+
+
+def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
+    """Push pending outbox rows to rq. Returns how many were handed over.
+
+    Rows enqueued long ago but never finished (Redis lost its data, say) are pushed
+    again; ``run_outbox_job`` skips rows that are already done.
+    """
+    from backend.extensions import db
+    from backend.models import OutboxJob
+
+    if not uses_redis():
+        return 0
+    from redis.exceptions import RedisError
+    from rq import Retry
+
+    stale = _now() - STALE_ENQUEUED_AFTER
+    query = select(OutboxJob).where(
+        OutboxJob.done_at.is_(None),
+        OutboxJob.failed.is_(False),
+        or_(OutboxJob.enqueued_at.is_(None), OutboxJob.enqueued_at < stale),
+    )
+    if ids is not None:
+        query = query.where(OutboxJob.id.in_(ids))
+    rows = db.session.scalars(query.order_by(OutboxJob.id).limit(limit)).all()
+    handed = 0
+    try:
+        for row in rows:
+            spec = JOBS.get(row.name)
+            if spec is None:
+                log.error("outbox job %s names unknown job %r", row.id, row.name)
+                continue
+            kwargs = dict(
+                job_id=f"outbox-{row.id}",
+                job_timeout=spec.timeout,
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+            )
+            if spec.retries:
+                kwargs["retry"] = Retry(max=spec.retries, interval=list(spec.intervals))
+            queue = rq_queue(spec.queue)
+            if row.run_after > _now():
+                queue.enqueue_at(row.run_after, run_outbox_job, row.id, **kwargs)
+            else:
+                queue.enqueue(run_outbox_job, row.id, **kwargs)
+            handed += 1
+            db.session.execute(
+                update(OutboxJob).where(OutboxJob.id == row.id).values(enqueued_at=_now())
+            )
+    except (RedisError, OSError) as exc:
+        log.warning("redis unavailable, %d job(s) stay in the outbox: %s", len(rows) - handed, exc)
+    db.session.commit()
+    return handed
+
+
+# --------------------------------------------------------------------------- run
+def run_outbox_job(outbox_id: int, _inline: bool = False) -> str:
+    """Execute one recorded job (what rq runs). Idempotent on the outbox row."""
+    from backend.extensions import db
+    from backend.models import OutboxJob
+
+    if not has_app_context():  # a plain `rq worker` without our CLI
+        from backend import create_app
+
+        with create_app().app_context():
+            return run_outbox_job(outbox_id, _inline)
+    _after_fork_guard(db)
+    try:
+        row = db.session.get(OutboxJob, outbox_id)
+        if row is None:
+            return "missing"
+        if row.done_at is not None or row.failed:
+            return "already-done"
+        spec = JOBS[row.name]
+        row.attempts += 1
+        row.started_at = _now()
+        args = list(row.args)
+        db.session.commit()
+        try:
+            spec.func(*args)
+        except PermanentJobError as exc:
+            db.session.rollback()
+            _finish(outbox_id, failed=True, error=str(exc))
+            return "permanent-failure"
+        except Exception as exc:  # noqa: BLE001 - recorded, then retried by rq
+            db.session.rollback()
+            row = db.session.get(OutboxJob, outbox_id)
+            last_try = row.attempts > spec.retries
+            _finish(outbox_id, failed=last_try, error=traceback.format_exc(limit=5), done=False)
+            if _inline or last_try:
+                log.error("job %s (%s) failed: %s", outbox_id, spec.name, exc)
+                return "failed"
+            raise
+        _finish(outbox_id)
+        if not _inline:
+            ids = take_committed()
+            if ids:
+                relay_pending(ids)
+        return "done"
+    finally:
+        if not _inline:
+            db.session.remove()
+
+
+def _finish(outbox_id, *, failed=False, error=None, done=True):
+    from backend.extensions import db
+    from backend.models import OutboxJob
+
+    values = {"last_error": error, "failed": failed}
+    if done and not failed:
+        values["done_at"] = _now()
+    db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))
+    db.session.commit()
+
+
+_PID = {"pid": os.getpid()}
+
+
+def _after_fork_guard(db) -> None:
+    """rq runs each job in a forked child: never reuse the parent's connections."""
+    if _PID["pid"] != os.getpid():
+        _PID["pid"] = os.getpid()
+        db.engine.dispose(close=False)
+
+
+# --------------------------------------------------------------------------- periodic
+def run_periodic(force: bool = False) -> list[str]:
+    """Run the periodic tasks that are due. With Redis, a key per task keeps it to
+    once per interval across all workers; inline, a process-local clock does."""
+    ran = []
+    conn = redis_connection() if uses_redis() else None
+    for spec in PERIODIC.values():
+        if conn is not None and not force:
+            try:
+                if not conn.set(f"wuye:periodic:{spec.name}", "1", nx=True, ex=spec.every_seconds):
+                    continue
+            except Exception as exc:  # noqa: BLE001
+                log.warning("periodic lock unavailable: %s", exc)
+                continue
+        try:
+            spec.func()
+            ran.append(spec.name)
+        except Exception:  # noqa: BLE001 - one broken task must not stop the others
+            log.exception("periodic task %s failed", spec.name)
+            from backend.extensions import db
+
+            db.session.rollback()
+    return ran
+
+
+def maybe_run_periodic_inline() -> None:
+    """Inline mode has no scheduler: run periodic work at most every TICK_SECONDS,
+    after a response has been sent, and any delayed jobs that have come due."""
+    now = time.monotonic()
+    if now - _INLINE_PERIODIC_STATE["last"] < TICK_SECONDS:
+        return
+    _INLINE_PERIODIC_STATE["last"] = now
+    tick_inline()
+
+
+def tick_inline() -> None:
+    from backend.extensions import db
+    from backend.models import OutboxJob
+
+    run_periodic(force=True)
+    due = db.session.scalars(
+        select(OutboxJob.id).where(
+            OutboxJob.done_at.is_(None), OutboxJob.failed.is_(False), OutboxJob.run_after <= _now()
+        ).order_by(OutboxJob.id).limit(500)
+    ).all()
+    ids = list(due) + take_committed()
+    if ids:
+        run_inline(ids)
+
+
+def tick() -> None:
+    """The scheduler's heartbeat (an rq job that re-schedules itself)."""
+    from backend.extensions import db
+
+    if not has_app_context():
+        from backend import create_app
+
+        with create_app().app_context():
+            return tick()
+    _after_fork_guard(db)
+    try:
+        schedule_tick()
+        relay_pending()
+        run_periodic()
+        ids = take_committed()
+        if ids:
+            relay_pending(ids)
+    finally:
+        db.session.remove()
+
+
+def schedule_tick(delay: int = TICK_SECONDS) -> None:
+    """Keep exactly one pending tick (a fixed job id: scheduling again replaces it)."""
+    queue = rq_queue("default")
+    queue.enqueue_in(timedelta(seconds=delay), tick, job_id=TICK_JOB_ID, result_ttl=0)
+
+
+# --------------------------------------------------------------------------- flask
+def init_app(app) -> None:
+    @app.after_request
+    def _dispatch_after_request(response):
+        ids = take_committed()
+        if ids:
+            try:
+                dispatch(ids, response)
+            except Exception:  # noqa: BLE001 - the change is committed; relay retries
+                log.exception("dispatch failed; jobs stay in the outbox")
+        elif not uses_redis() and not app.testing:
+            response.call_on_close(lambda: _periodic_in_context(app))
+        return response
+
+    @app.teardown_appcontext
+    def _dispatch_on_teardown(exc):
+        # CLI commands and jobs: work committed outside a request.
+        if has_request_context() or exc is not None:
+            return
+        ids = take_committed()
+        if ids:
+            try:
+                dispatch(ids)
+            except Exception:  # noqa: BLE001
+                log.exception("dispatch failed; jobs stay in the outbox")
+
+
+def _periodic_in_context(app):
+    with app.app_context():
+        maybe_run_periodic_inline()

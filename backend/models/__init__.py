@@ -1,0 +1,18 @@
+"""All tables. Importing this package registers every model on the metadata
+(Alembic autogenerate relies on it). Add a line per new model module."""
+from backend.models.base import Base, utcnow  # noqa: F401
+from backend.models.community import (  # noqa: F401
+    Bill,
+    Building,
+    Community,
+    FeeStandard,
+    OwnerOfRecord,
+    PolicyText,
+    ROOM_KIND_LABELS,
+    Room,
+    RoomKind,
+    Unit,
+)
+from backend.models.notification import Notification, WechatSubscription  # noqa: F401
+from backend.models.outbox import OutboxJob  # noqa: F401
+from backend.models.user import Role, RoomBinding, StaffRole, User  # noqa: F401

@@ -1,0 +1,89 @@
+"""People who sign in: residents (by WeChat openid) and staff (by username)."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.models.base import Base, UTCDateTime, str_enum, utcnow
+from backend.models.community import OwnerOfRecord, Room
+
+
+class Role(str, enum.Enum):
+    owner = "owner"  # 业主 (owner of record, bound to a room)
+    family = "family"  # 家庭成员
+    tenant = "tenant"  # 租户
+    desk = "desk"  # 前台/客服
+    engineer = "engineer"  # 工程维修
+    manager = "manager"  # 项目经理
+    committee = "committee"  # 业委会委员
+    admin = "admin"
+
+
+STAFF_ROLES = {Role.desk, Role.engineer, Role.manager, Role.admin}
+RESIDENT_RELATIONS = {Role.owner, Role.family, Role.tenant}
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint("openid IS NOT NULL OR username IS NOT NULL", name="has_identity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # Bumped to revoke every token issued so far (logout everywhere, password change).
+    token_version: Mapped[int] = mapped_column(default=1)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff_roles: Mapped[list[StaffRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    bindings: Mapped[list[RoomBinding]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class StaffRole(Base):
+    """A staff role held in one community (desk, engineer, manager, admin)."""
+
+    __tablename__ = "staff_role"
+    __table_args__ = (UniqueConstraint("user_id", "community_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "staff_role_kind"))
+
+    user: Mapped[User] = relationship(back_populates="staff_roles")
+
+
+class RoomBinding(Base):
+    """A resident's link to a room. ``owner_id`` records which owner of record the
+    binding was verified against: if the ledger later names another owner, the
+    binding no longer grants an owner's rights (see services.permissions)."""
+
+    __tablename__ = "room_binding"
+    __table_args__ = (UniqueConstraint("user_id", "room_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    relation: Mapped[Role] = mapped_column(str_enum(Role, "binding_relation"))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("owner_of_record.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="bindings")
+    room: Mapped[Room] = relationship()
+    owner: Mapped[OwnerOfRecord | None] = relationship()

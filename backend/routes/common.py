@@ -1,0 +1,65 @@
+"""Schema fields, pagination and helpers shared by the route modules."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from marshmallow import Schema, fields, validate
+
+from backend.errors import ValidationFailed
+from backend.timeutil import local
+
+BEARER = [{"bearerAuth": []}]
+PUBLIC: list = []
+
+
+class LocalDateTime(fields.DateTime):
+    """ISO 8601 with the Asia/Shanghai offset (+08:00) on output."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else local(value).isoformat(timespec="seconds")
+
+
+def Money(**kwargs):  # noqa: N802 - a field factory
+    """Yuan as a decimal string with two places ("123.45"), never a float."""
+    return fields.Decimal(as_string=True, places=2, **kwargs)
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None)
+
+
+def encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationFailed("分页参数无效", code="invalid_cursor",
+                               details={"fields": {"cursor": ["无效的游标"]}}) from exc
+
+
+def paginate(session, query, id_column, limit: int, cursor: str | None, descending: bool = True):
+    """Keyset pagination on an integer id column: (items, next_cursor)."""
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(id_column < after if descending else id_column > after)
+    query = query.order_by(id_column.desc() if descending else id_column.asc()).limit(limit + 1)
+    items = list(session.scalars(query))
+    next_cursor = encode_cursor(items[limit - 1].id) if len(items) > limit else None
+    return items[:limit], next_cursor

@@ -1,0 +1,98 @@
+"""Fees: the published standard (收费标准公示) and the caller's bills."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from backend.auth import current_user
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.models import ROOM_KIND_LABELS
+from backend.routes.common import PUBLIC, Money
+from backend.services import fees as fee_service
+from backend.services.community import fee_standards, resolve_community
+from backend.timeutil import local_today
+
+blp = Blueprint("fees", __name__, url_prefix="/api/v1/fees", description="物业费")
+
+
+class StandardArgs(Schema):
+    community = fields.String(load_default=None)
+
+
+class StandardItem(Schema):
+    kind = fields.String(required=True)
+    label = fields.String(required=True)
+    unit_price_yuan = Money(required=True)
+    unit = fields.String(required=True)
+
+
+class StandardsOut(Schema):
+    community = fields.String(required=True)
+    items = fields.List(fields.Nested(StandardItem), required=True)
+
+
+class BillArgs(Schema):
+    room_id = fields.Integer(load_default=None)
+
+
+class BillItem(Schema):
+    id = fields.Integer(required=True)
+    room_id = fields.Integer(required=True)
+    room = fields.String(required=True)
+    period = fields.String(required=True)
+    amount_yuan = Money(required=True)
+    paid_yuan = Money(required=True)
+    outstanding_yuan = Money(required=True)
+    due_date = fields.Date(required=True)
+    overdue = fields.Boolean(required=True)
+
+
+class BillsOut(Schema):
+    items = fields.List(fields.Nested(BillItem), required=True)
+    arrears_yuan = Money(required=True, metadata={"description": "unpaid amounts past due"})
+    outstanding_yuan = Money(required=True, metadata={"description": "all unpaid amounts"})
+
+
+@blp.route("/standards", methods=["GET"])
+@blp.doc(security=PUBLIC)
+@blp.arguments(StandardArgs, location="query")
+@blp.response(200, StandardsOut)
+def standards(args):
+    """The published fee standard: yuan per m² per month by kind of room."""
+    community = resolve_community(args["community"])
+    return {
+        "community": community.name,
+        "items": [
+            {"kind": s.kind.value, "label": ROOM_KIND_LABELS[s.kind], "unit_price_yuan": s.unit_price,
+             "unit": "元/㎡·月"} for s in fee_standards(community)
+        ],
+    }
+
+
+@blp.route("/bills", methods=["GET"])
+@blp.arguments(BillArgs, location="query")
+@blp.response(200, BillsOut)
+def bills(args):
+    """The caller's bills (all bound rooms, or one), with arrears."""
+    user = current_user()
+    rooms = {b.room_id: b.room for b in user.bindings}
+    if args["room_id"] is not None:
+        if args["room_id"] not in rooms:
+            raise NotFound("找不到该房屋", code="room_not_found")
+        rooms = {args["room_id"]: rooms[args["room_id"]]}
+    bills = fee_service.bills_for_rooms(list(rooms))
+    today = local_today()
+    total_late, _ = fee_service.arrears_for(bills, today)
+    items = []
+    for bill in bills:
+        line = fee_service.as_line(bill)
+        items.append({
+            "id": bill.id, "room_id": bill.room_id, "room": rooms[bill.room_id].label,
+            "period": bill.period, "amount_yuan": bill.amount, "paid_yuan": bill.paid,
+            "outstanding_yuan": line.outstanding, "due_date": bill.due_date,
+            "overdue": line.overdue(today),
+        })
+    outstanding = sum((i["outstanding_yuan"] for i in items), start=type(total_late)("0.00"))
+    db.session.rollback()
+    return {"items": items, "arrears_yuan": total_late, "outstanding_yuan": outstanding}

@@ -1,0 +1,85 @@
+"""Sign-in and tokens. Tokens are signed (itsdangerous), expire, and are revoked by
+bumping the user's ``token_version``."""
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from backend import wechat
+from backend.errors import AppError, Unauthorized
+from backend.extensions import db
+from backend.models import User
+
+TOKEN_SALT = "wuye-auth-token"
+# Compared against when the username is unknown, so timing does not reveal it.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def issue_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "v": user.token_version})
+
+
+def user_from_token(token: str) -> User:
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+    except SignatureExpired as exc:
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
+    except BadSignature as exc:
+        raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.is_active or user.token_version != data.get("v"):
+        raise Unauthorized("登录凭证已失效，请重新登录", code="invalid_token")
+    return user
+
+
+def revoke_tokens(user: User) -> None:
+    user.token_version += 1
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def staff_login(username: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    hashed = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    ok = check_password_hash(hashed, password)
+    if not (user and user.password_hash and ok and user.is_active):
+        raise Unauthorized("用户名或密码错误", code="bad_credentials")
+    return user
+
+
+def wx_login(code: str) -> User:
+    """Mini-program login: ``code`` from wx.login, or ``dev:<openid>`` in development."""
+    if code.startswith("dev:"):
+        if not current_app.config.get("DEV_LOGIN") or current_app.config["APP_ENV"] == "production":
+            raise AppError("开发登录已关闭", code="dev_login_disabled", status=400)
+        openid, unionid = code[4:].strip(), None
+        if not openid or len(openid) > 64:
+            raise AppError("登录码无效", code="invalid_code", status=400)
+    else:
+        try:
+            session = wechat.code_to_session(code)
+        except wechat.WechatError as exc:
+            if exc.errcode is None:
+                raise AppError("微信服务暂时不可用，请稍后再试", code="wechat_unavailable",
+                               status=503) from exc
+            raise AppError("微信登录失败，请重新进入小程序", code="invalid_code", status=400,
+                           details={"errcode": exc.errcode}) from exc
+        openid, unionid = session.openid, session.unionid
+    user = db.session.scalar(select(User).where(User.openid == openid))
+    if user is None:
+        user = User(openid=openid, unionid=unionid, name="")
+        db.session.add(user)
+        db.session.flush()
+    elif unionid and not user.unionid:
+        user.unionid = unionid
+    if not user.is_active:
+        raise Unauthorized("账号已停用", code="account_disabled")
+    return user

@@ -1,0 +1,124 @@
+"""Who may do what: roles and object-level checks every route builds on.
+
+Roles come from two places: staff roles held in a community (desk, engineer,
+manager, admin), and room bindings (owner, family, tenant). Committee membership
+(业委会委员) belongs to an owner of record; a user has it while they are bound as
+that owner. An owner binding counts only while the ledger still names the same
+owner of record for the room (a sold room stops granting the seller owner's rights).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import OwnerOfRecord, Role, Room, RoomBinding, StaffRole, User
+
+
+def staff_community_ids(user: User, *roles: Role | str) -> set[int]:
+    """Communities where ``user`` holds any of ``roles`` (all staff roles if none);
+    admin counts as every staff role."""
+    wanted = {Role(r) for r in roles} if roles else None
+    return {
+        sr.community_id
+        for sr in user.staff_roles
+        if wanted is None or sr.role in wanted or sr.role == Role.admin
+    }
+
+
+def valid_owner_bindings(user: User) -> list[RoomBinding]:
+    return [
+        b for b in user.bindings
+        if b.relation == Role.owner and b.owner_id is not None and b.room.owner_id == b.owner_id
+    ]
+
+
+def owned_rooms(user: User) -> list[Room]:
+    """Rooms for which ``user`` acts as owner of record (may vote for them)."""
+    return [b.room for b in valid_owner_bindings(user)]
+
+
+def bound_rooms(user: User) -> list[Room]:
+    """Every room the user is linked to (owner, family or tenant)."""
+    return [b.room for b in user.bindings]
+
+
+def owner_records(user: User) -> list[OwnerOfRecord]:
+    seen: dict[int, OwnerOfRecord] = {}
+    for b in valid_owner_bindings(user):
+        seen.setdefault(b.owner_id, b.owner)
+    return list(seen.values())
+
+
+def committee_community_ids(user: User) -> set[int]:
+    return {o.community_id for o in owner_records(user) if o.is_committee}
+
+
+def resident_community_ids(user: User) -> set[int]:
+    return {b.room.community_id for b in user.bindings}
+
+
+def roles_of(user: User) -> list[str]:
+    roles = {sr.role.value for sr in user.staff_roles}
+    roles |= {b.relation.value for b in user.bindings}
+    if any(b.relation == Role.owner for b in user.bindings) and not valid_owner_bindings(user):
+        roles.discard(Role.owner.value)
+    if committee_community_ids(user):
+        roles.add(Role.committee.value)
+    order = [r.value for r in Role]
+    return sorted(roles, key=order.index)
+
+
+def has_role(user: User, role: Role | str, community_id: int | None = None) -> bool:
+    role = Role(role)
+    if role == Role.committee:
+        ids = committee_community_ids(user)
+    elif role in (Role.owner, Role.family, Role.tenant):
+        ids = {b.room.community_id for b in user.bindings if b.relation == role}
+        if role == Role.owner:
+            ids = {r.community_id for r in owned_rooms(user)}
+    else:
+        ids = staff_community_ids(user, role)
+    return bool(ids) if community_id is None else community_id in ids
+
+
+def community_ids_with(user: User, *roles: Role | str) -> set[int]:
+    """Communities in which ``user`` has any of ``roles``."""
+    ids: set[int] = set()
+    for role in roles:
+        role = Role(role)
+        if role == Role.committee:
+            ids |= committee_community_ids(user)
+        elif role == Role.owner:
+            ids |= {r.community_id for r in owned_rooms(user)}
+        elif role in (Role.family, Role.tenant):
+            ids |= {b.room.community_id for b in user.bindings if b.relation == role}
+        else:
+            ids |= staff_community_ids(user, role)
+    return ids
+
+
+def is_staff(user: User) -> bool:
+    return bool(user.staff_roles)
+
+
+def can_see_room(user: User, room: Room) -> bool:
+    """Residents see their own rooms; staff see their community's rooms."""
+    if any(b.room_id == room.id for b in user.bindings):
+        return True
+    return room.community_id in staff_community_ids(user)
+
+
+def room_for_resident(user: User, room_id: int) -> Room | None:
+    """The room if the user is bound to it, else None (callers answer 404)."""
+    for b in user.bindings:
+        if b.room_id == room_id:
+            return b.room
+    return None
+
+
+def grant_staff_role(user: User, community_id: int, role: Role) -> None:
+    exists = db.session.scalar(select(StaffRole).where(
+        StaffRole.user_id == user.id, StaffRole.community_id == community_id, StaffRole.role == role
+    ))
+    if exists is None:
+        db.session.add(StaffRole(user_id=user.id, community_id=community_id, role=role))

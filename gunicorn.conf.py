@@ -1,0 +1,19 @@
+"""gunicorn settings for production (gunicorn -c gunicorn.conf.py wsgi:app).
+Every value can be overridden from the environment."""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# WeChat waits 5 s for a push answer; nothing we serve should take longer than this.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Request line and header limits (bodies are capped by MAX_CONTENT_LENGTH in the app).
+limit_request_line = 8190
+limit_request_fields = 100
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+preload_app = False  # each worker builds its own app: no shared connections
