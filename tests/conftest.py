@@ -10,13 +10,10 @@ as in production (a shared context would share ``g`` and the DB session).
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,10 +23,10 @@ from sqlalchemy import create_engine, text
 
 from backend import create_app
 from backend.extensions import db
+from tests.servers import ServiceMissing, create_pg_database, free_port, throwaway_postgres
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 SECRET = "test-secret-key-0123456789"
 
 
@@ -39,60 +36,14 @@ def missing_service(message: str):
     pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ----------------------------------------------------------------- PostgreSQL
-@contextlib.contextmanager
-def throwaway_postgres(base: Path):
-    """A private PostgreSQL server (initdb refuses root, so run as 'postgres')."""
-    if not (PG_BIN / "initdb").exists():
-        missing_service(f"PostgreSQL server binaries not found in {PG_BIN}")
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-        base.mkdir(parents=True, exist_ok=True)
-        shutil.chown(base, "postgres")
-    data = base / "data"
-    port = free_port()
-    subprocess.run(as_postgres + [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                  "--auth=trust", "-E", "UTF8", "--no-locale"],
-                   check=True, capture_output=True)
-    log = base / "pg.log"
-    subprocess.run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
-                                  "-o", f"-p {port} -k {base} -h 127.0.0.1 -c fsync=off "
-                                        f"-c synchronous_commit=off -c full_page_writes=off "
-                                        f"-c max_connections=200", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                      "stop"], capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
-    # Not under pytest's tmp dir: that is private to root, and the server runs as
-    # 'postgres'.
-    base = Path(tempfile.mkdtemp(prefix="wuye-pg-"))
     try:
-        with throwaway_postgres(base) as url:
+        with throwaway_postgres() as url:
             yield url
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def create_pg_database(server_url: str, name: str) -> str:
-    engine = create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"{server_url}/{name}"
+    except ServiceMissing as exc:
+        missing_service(str(exc))
 
 
 # ----------------------------------------------------------------- database
