@@ -3,12 +3,10 @@ a multi-process keep-alive HTTP load generator (so the client is not limited by 
 interpreter's GIL). Everything stays on 127.0.0.1 and every loop is bounded."""
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import multiprocessing as mp
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,51 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn_server(app: str = "wsgi:app", env: dict | None = None, workers: int = 2,
-                    threads: int = 1, ready_path: str = "/healthz", timeout: float = 30.0):
-    """Serve ``app`` (a gunicorn app spec) with ``workers`` sync workers; yields
-    (host, port). ``env`` is added to the environment (DATABASE_URL etc.)."""
-    port = free_port()
-    environment = dict(os.environ)
-    environment.update({"RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"})
-    environment.update(env or {})
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60", app]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {Path(log.name).read_text()[-2000:]}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", ready_path)
-                if conn.getresponse().status < 500:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not become ready")
-            time.sleep(0.1)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        os.unlink(log.name)
+from tests.servers import ROOT, free_port, gunicorn_server  # noqa: F401 (re-exported)
 
 
 @dataclass

@@ -6,11 +6,15 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+import http.client
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -64,3 +68,41 @@ def create_pg_database(server_url: str, name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return f"{server_url}/{name}"
+
+
+@contextlib.contextmanager
+def gunicorn_server(app: str = "wsgi:app", env: dict | None = None, workers: int = 2,
+                    threads: int = 1, ready_path: str = "/healthz", timeout: float = 30.0):
+    """Serve ``app`` (a gunicorn app spec) with ``workers`` sync workers; yields
+    (host, port). ``env`` is added to the environment (DATABASE_URL etc.)."""
+    port = free_port()
+    environment = dict(os.environ)
+    environment.update({"RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"})
+    environment.update(env or {})
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60", app]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {Path(log.name).read_text()[-2000:]}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", ready_path)
+                if conn.getresponse().status < 500:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not become ready")
+            time.sleep(0.1)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        os.unlink(log.name)
