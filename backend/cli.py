@@ -221,13 +221,113 @@ def tick_command():
     click.echo("ok")
 
 
+@click.command("bot-eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="rules file (default: the app's BOT_RULES_PATH or backend/bot/rules.yaml)")
+@click.option("--min-accuracy", type=float, default=None,
+              help="exit with status 1 when accuracy is below this fraction (e.g. 0.95)")
+@with_appcontext
+def bot_eval_command(questions: Path, rules_path: Path | None, min_accuracy: float | None):
+    """Evaluate the bot on a labelled YAML file ([{text, intent}]): per-intent
+    precision and recall, overall accuracy and the misclassified questions."""
+    from backend.bot.evaluate import evaluate, load_examples
+    from backend.bot.matcher import DEFAULT_RULES, Matcher, RulesError, load_rules
+
+    try:
+        rules = load_rules(rules_path or current_app.config.get("BOT_RULES_PATH") or DEFAULT_RULES)
+        examples = load_examples(questions)
+    except (RulesError, ValueError) as exc:
+        _fail(str(exc))
+    report = evaluate(Matcher(rules), examples)
+    click.echo(report.render())
+    if min_accuracy is not None and report.accuracy < min_accuracy:
+        _fail(f"accuracy {report.accuracy:.1%} is below {min_accuracy:.0%}")
+
+
 COMMANDS = [
     import_ledger_command, import_bills_command, set_fee_command, create_staff_command,
     grant_committee_command, seed_demo_command, worker_command, relay_outbox_command,
     tick_command,
+    bot_eval_command,
 ]
 
 
 def register(app) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
+
+
+# --- maintenance fund (专项维修资金) ---
+@click.command("verify-ballots")
+@click.argument("proposal_id", type=int)
+@with_appcontext
+def verify_ballots_command(proposal_id: int):
+    """Check a fund proposal's ballot hash chain; exit 1 and say where if any ballot was
+    edited, deleted or inserted after the fact."""
+    from backend.errors import AppError
+    from backend.services.fund_ballots import verify
+
+    try:
+        report = verify(proposal_id)
+    except AppError as exc:
+        _fail(exc.message)
+    db.session.rollback()
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"proposal {proposal_id}: {problem}", err=True)
+        _fail(f"校验失败：表决事项 {proposal_id} 的选票记录有 {len(report.problems)} 处异常")
+    click.echo(f"proposal {proposal_id}: OK, {report.ballots} ballot(s), head {report.head}")
+
+
+@click.command("import-fund-ledger")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", "community_name", default=None)
+@with_appcontext
+def import_fund_ledger_command(csv_file: Path, community_name: str | None):
+    """Import maintenance-fund entries (ref,date,building,direction,amount_yuan,description);
+    all or nothing, re-import updates by ref."""
+    from backend.errors import AppError
+    from backend.services.community import resolve_community
+    from backend.services.fund_ledger import import_fund_ledger
+    from backend.services.ledger import ImportFailed
+
+    try:
+        community = resolve_community(community_name)
+        result = import_fund_ledger(community, csv_file.read_bytes())
+        db.session.commit()
+    except ImportFailed as exc:
+        db.session.rollback()
+        for line, reason in exc.errors:
+            click.echo(f"line {line}: {reason}", err=True)
+        _fail(f"导入失败：{len(exc.errors)} 行有错误，未导入任何数据")
+    except AppError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"{community.name}: fund entries created {result.created}, updated {result.updated}, "
+               f"unchanged {result.unchanged}")
+
+
+COMMANDS.extend([verify_ballots_command, import_fund_ledger_command])
+
+
+# --- tickets (报事报修) ---
+@click.command("sweep-photos")
+@click.option("--older-than-hours", type=float, default=1.0, show_default=True,
+              help="leave files younger than this alone (uploads in flight)")
+@click.option("--dry-run", is_flag=True, help="list what would be deleted")
+@with_appcontext
+def sweep_photos_command(older_than_hours: float, dry_run: bool):
+    """Delete stored ticket photo files that no photo record refers to."""
+    from datetime import timedelta
+
+    from backend.services.photos import sweep_orphans
+
+    result = sweep_orphans(timedelta(hours=older_than_hours), dry_run=dry_run)
+    for key in result["removed"]:
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {key}")
+    click.echo(f"checked {result['checked']} file(s), "
+               f"{'would delete' if dry_run else 'deleted'} {len(result['removed'])}")
+
+
+COMMANDS.extend([sweep_photos_command])

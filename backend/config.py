@@ -52,6 +52,26 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "SERVE_MINIAPP": _bool(env.get("SERVE_MINIAPP"), True),
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # Owner chat and the bot (backend/bot, services/chat.py, routes/wechat_callback.py).
+        "BOT_RULES_PATH": env.get("BOT_RULES_PATH") or None,  # default: backend/bot/rules.yaml
+        "CHAT_IDLE_RELEASE_MINUTES": _int(env.get("CHAT_IDLE_RELEASE_MINUTES"), 30),
+        "CHAT_WAITING_EXPIRE_HOURS": _int(env.get("CHAT_WAITING_EXPIRE_HOURS"), 24),
+        "WECHAT_MAX_PUSH_BYTES": _int(env.get("WECHAT_MAX_PUSH_BYTES"), 64 * 1024),
+        "WECHAT_TIMESTAMP_WINDOW": _int(env.get("WECHAT_TIMESTAMP_WINDOW"), 300),
+        # seconds the push waits for the bot before answering "success" and sending the
+        # reply as a customer-service message instead (WeChat gives up at 5 s)
+        "WECHAT_REPLY_BUDGET_SECONDS": float(env.get("WECHAT_REPLY_BUDGET_SECONDS") or 3.5),
+        # Tickets (报事报修): service levels (DOMAIN.md defaults) and photo processing.
+        "TICKET_ACCEPT_MINUTES": _int(env.get("TICKET_ACCEPT_MINUTES"), 30),
+        "TICKET_URGENT_REPAIR_HOURS": _int(env.get("TICKET_URGENT_REPAIR_HOURS"), 4),
+        "TICKET_REPAIR_HOURS": _int(env.get("TICKET_REPAIR_HOURS"), 24),
+        "TICKET_COMPLAINT_HOURS": _int(env.get("TICKET_COMPLAINT_HOURS"), 24),
+        "TICKET_AUTO_CLOSE_DAYS": _int(env.get("TICKET_AUTO_CLOSE_DAYS"), 3),
+        "PHOTO_MAX_PIXELS": _int(env.get("PHOTO_MAX_PIXELS"), 40_000_000),
+        "PHOTO_DISPLAY_PX": _int(env.get("PHOTO_DISPLAY_PX"), 1280),
+        "PHOTO_THUMB_PX": _int(env.get("PHOTO_THUMB_PX"), 320),
+        "PHOTO_KEEP_ORIGINALS": _bool(env.get("PHOTO_KEEP_ORIGINALS"), False),
+        "RATELIMIT_TICKETS": env.get("RATELIMIT_TICKETS", "30 per hour"),
     }
 
 

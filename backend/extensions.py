@@ -13,7 +13,9 @@ from flask_sqlalchemy import SQLAlchemy
 
 from backend.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after the request's commit (no reload per attribute); each
+# request and job gets a fresh session, so nothing stale outlives it.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

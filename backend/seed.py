@@ -40,6 +40,9 @@ COMMITTEE_REFS = ["R0001", "R0004", "R0006"]
 
 # Feature modules' demo data: "module:function", called with the community.
 SEED_HOOKS: list[str] = []
+SEED_HOOKS.append("backend.services.fund_seed:seed_demo_fund")
+SEED_HOOKS.append("backend.services.tickets:seed_demo_tickets")
+SEED_HOOKS.append("backend.services.chat:seed_demo_chat")
 
 
 def demo_ledger_csv() -> str:

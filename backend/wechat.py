@@ -107,3 +107,112 @@ def crypto():
     from wechatpy.crypto import WeChatCrypto
 
     return WeChatCrypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
+
+
+# ----------------------------------------------------------------- message push (客服消息推送)
+class PushError(Exception):
+    """A push that cannot be read: bad encryption, bad XML, wrong app id."""
+
+
+@dataclass(frozen=True)
+class Push:
+    """One message or event pushed by WeChat, as the product reads it."""
+
+    msg_type: str  # text, image, voice, event, ...
+    openid: str  # FromUserName
+    to_user: str  # ToUserName (our account)
+    create_time: int
+    msg_id: str | None  # MsgId; events have none
+    text: str | None  # text content, or the voice message's speech recognition
+    event: str | None
+
+    @property
+    def dedupe_key(self) -> str:
+        """MsgId, or FromUserName+CreateTime for events (WeChat's own advice)."""
+        return self.msg_id or f"{self.openid}:{self.create_time}"
+
+
+def push_signature(token: str, *parts: str) -> str:
+    """SHA-1 of the sorted token, timestamp, nonce (and, in safe mode, Encrypt)."""
+    import hashlib
+
+    return hashlib.sha1("".join(sorted([token, *parts])).encode("utf-8")).hexdigest()
+
+
+def check_push_signature(signature: str, *parts: str) -> bool:
+    """Constant-time comparison against the configured push token."""
+    import hmac
+
+    token = current_app.config.get("WECHAT_TOKEN") or ""
+    if not token or not signature:
+        return False
+    expected = push_signature(token, *parts)
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+
+
+def encrypted_part(xml: bytes) -> str:
+    """The Encrypt field of a safe-mode envelope (for its msg_signature check)."""
+    import xmltodict
+
+    try:
+        envelope = xmltodict.parse(xml, disable_entities=True)["xml"]
+        value = envelope["Encrypt"]
+    except Exception as exc:  # noqa: BLE001 - any malformed envelope is the sender's fault
+        raise PushError(f"bad envelope: {exc}") from exc
+    if not isinstance(value, str) or not value:
+        raise PushError("empty Encrypt")
+    return value
+
+
+def decrypt_push(encrypt: str) -> str:
+    """Decrypt a safe-mode message (its msg_signature was checked by the caller)."""
+    from wechatpy.crypto import PrpCrypto
+    from wechatpy.exceptions import InvalidAppIdException
+
+    box = crypto()
+    if box is None:
+        raise PushError("safe mode is not configured (WECHAT_AES_KEY)")
+    try:
+        return PrpCrypto(box.key).decrypt(encrypt, box.app_id)
+    except InvalidAppIdException as exc:
+        raise PushError("message for another app id") from exc
+    except Exception as exc:  # noqa: BLE001 - padding, base64, UTF-8 errors
+        raise PushError(f"cannot decrypt: {exc}") from exc
+
+
+def encrypt_reply(xml: str, nonce: str, timestamp: str) -> str:
+    return crypto().encrypt_message(xml, nonce, timestamp)
+
+
+def parse_push(xml: str | bytes) -> Push:
+    from wechatpy import parse_message
+
+    try:
+        message = parse_message(xml)
+    except Exception as exc:  # noqa: BLE001 - malformed XML of any kind
+        raise PushError(f"bad message: {exc}") from exc
+    if message is None or not getattr(message, "source", None):
+        raise PushError("no FromUserName")
+    text = getattr(message, "content", None)
+    if message.type == "voice":
+        text = getattr(message, "recognition", None)
+    created = message.create_time
+    return Push(
+        msg_type=message.type,
+        openid=message.source,
+        to_user=message.target or "",
+        create_time=int(created.timestamp()) if hasattr(created, "timestamp") else int(created or 0),
+        msg_id=str(message.id) if getattr(message, "id", None) else None,
+        text=text,
+        event=getattr(message, "event", None),
+    )
+
+
+def text_reply_xml(push: Push, text: str, create_time: int | None = None) -> str:
+    """A passive text reply to ``push`` (the answer inside the push's response)."""
+    from wechatpy.replies import TextReply
+
+    reply = TextReply(source=push.to_user, target=push.openid, content=text)
+    if create_time is not None:
+        reply.time = create_time
+    return reply.render()

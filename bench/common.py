@@ -3,10 +3,12 @@ a multi-process keep-alive HTTP load generator (so the client is not limited by 
 interpreter's GIL). Everything stays on 127.0.0.1 and every loop is bounded."""
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import multiprocessing as mp
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -123,6 +125,7 @@ def prepare_database(url: str | None = None) -> dict:
     """A fresh migrated database for a benchmark; returns env vars for the server.
     SQLite in a temp dir unless ``url`` (e.g. a PostgreSQL URL) is given."""
     tmp = tempfile.mkdtemp(prefix="wuye-bench-")
+    atexit.register(shutil.rmtree, tmp, True)
     env = {"INSTANCE_DIR": tmp, "SECRET_KEY": "bench-secret-key-0123456789",
            "DATABASE_URL": url or f"sqlite:///{tmp}/bench.db", "MEDIA_DIR": f"{tmp}/media"}
     environment = dict(os.environ, **env)

@@ -198,7 +198,7 @@ def rq_worker(database_url, tmp_path, redis_url):
             "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media"),
             "WECHAT_APPID": "wx0123456789abcdef", "WECHAT_SECRET": "test-app-secret",
             "WECHAT_TEMPLATE_TICKET": "tmpl-ticket", "WECHAT_TEMPLATE_FUND": "tmpl-fund",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "WARNING"),
         })
         env.update(env_overrides)
         root = Path(__file__).resolve().parent.parent
@@ -335,3 +335,216 @@ def committee(owner, client):
         return owner(ref)
 
     return _committee
+
+
+# --- fund fixtures ---
+@pytest.fixture
+def fund_proposal(client, committee):
+    """``fund_proposal(**fields)`` → a proposal drafted (and by default opened) by
+    committee member O-1: the lift of building 1 under the objection rule, closing in
+    7 days. ``headers=`` drafts as someone else, ``open=False`` leaves it a draft."""
+    from datetime import datetime, timedelta, timezone
+
+    def _make(headers=None, open=True, **fields):
+        headers = headers or committee("O-1")
+        body = {
+            "title": "1栋电梯更换", "description": "两部电梯整体更换",
+            "amount_yuan": "120000.00", "scope": {"buildings": ["1"]}, "rule": "objection",
+            "closes_at": (datetime.now(timezone.utc) + timedelta(days=7)).isoformat(),
+        }
+        body.update(fields)
+        response = client.post("/api/v1/fund-proposals", json=body, headers=headers)
+        assert response.status_code == 201, response.json
+        if not open:
+            return response.json
+        opened = client.post(f"/api/v1/fund-proposals/{response.json['id']}/open", headers=headers)
+        assert opened.status_code == 200, opened.json
+        return opened.json
+
+    return _make
+
+
+@pytest.fixture
+def rooms_by_label(app, community):
+    """{"1-1-101": id, ...} for the rooms of the ``community`` fixture."""
+    from backend.models import Building, Room, Unit
+
+    with app.app_context():
+        rows = db.session.execute(
+            db.select(Building.name, Unit.name, Room.number, Room.id)
+            .join(Unit, Room.unit_id == Unit.id).join(Building, Room.building_id == Building.id)
+            .where(Room.community_id == community["id"])).all()
+        return {f"{b}-{u}-{n}": rid for b, u, n, rid in rows}
+
+
+# --- tickets fixtures ---
+WX_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/token"
+WX_SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
+
+
+@pytest.fixture
+def wechat_api():
+    """WeChat's HTTP API stood in for at the HTTP boundary (``responses``): the access
+    token and subscribe messages succeed unless a test replaces them
+    (``wechat_api.replace(responses.POST, WX_SUBSCRIBE_URL, json=...)``)."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(WX_TOKEN_URL, json={"access_token": "ACCESS", "expires_in": 7200})
+        mock.post(WX_SUBSCRIBE_URL, json={"errcode": 0, "errmsg": "ok"})
+        yield mock
+
+
+def subscribe_messages(mock) -> list[dict]:
+    """The subscribe messages sent through a ``wechat_api`` mock, as JSON bodies."""
+    import json
+
+    return [json.loads(c.request.body) for c in mock.calls
+            if c.request.url.startswith(WX_SUBSCRIBE_URL)]
+
+
+class ImageFactory:
+    """Test images as bytes, made with Pillow (no files in the repository)."""
+
+    @staticmethod
+    def picture(size=(800, 600), split=False):
+        """A noisy picture (compresses like a photo); with ``split`` the left half is
+        red and the right half blue (to check orientation)."""
+        from PIL import Image
+
+        width, height = size
+        image = Image.effect_noise(size, 30).convert("RGB")
+        if split:
+            image = Image.new("RGB", size, (220, 20, 20))
+            image.paste((20, 20, 220), (width // 2, 0, width, height))
+        return image
+
+    def jpeg(self, size=(800, 600), orientation=None, gps=False, comment=None, split=False,
+             progressive=False, quality=90) -> bytes:
+        import io
+
+        from PIL import Image
+
+        image = self.picture(size, split)
+        exif = Image.Exif()
+        if orientation:
+            exif[0x0112] = orientation
+        if gps:
+            exif[0x8825] = {1: "N", 2: (30.0, 15.0, 36.0), 3: "E", 4: (120.0, 9.0, 54.0)}
+        exif[0x010F] = "TestPhone"
+        params = {"quality": quality, "exif": exif.tobytes(), "progressive": progressive}
+        if comment:
+            params["comment"] = comment
+        out = io.BytesIO()
+        image.save(out, "JPEG", **params)
+        return out.getvalue()
+
+    def encode(self, fmt: str, size=(640, 480), mode="RGB", **params) -> bytes:
+        import io
+
+        image = self.picture(size).convert(mode)
+        out = io.BytesIO()
+        image.save(out, fmt, **params)
+        return out.getvalue()
+
+    def png(self, size=(640, 480), mode="RGB") -> bytes:
+        return self.encode("PNG", size, mode)
+
+    def webp(self, size=(640, 480)) -> bytes:
+        return self.encode("WEBP", size, quality=80)
+
+    def tiff(self, size=(320, 240)) -> bytes:
+        return self.encode("TIFF", size)
+
+    def heic(self, size=(640, 480)) -> bytes:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        return self.encode("HEIF", size, quality=80)
+
+    @staticmethod
+    def svg() -> bytes:
+        return (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" '
+                b'height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>')
+
+    @staticmethod
+    def bomb_png(width=20000, height=20000) -> bytes:
+        """A genuine, tiny 20000×20000 one-bit PNG (about 50 KB; 400 million pixels)."""
+        import struct
+        import zlib
+
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            return (struct.pack(">I", len(data)) + kind + data
+                    + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+        row = b"\x00" + b"\x00" * ((width + 7) // 8)
+        compressor = zlib.compressobj(9)
+        body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+        header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
+                + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def images():
+    return ImageFactory()
+
+
+@pytest.fixture
+def post_ticket(client):
+    """``post_ticket(headers, photos=[bytes | (bytes, name, type)], kind=..., ...)`` →
+    the response of a multipart ``POST /api/v1/tickets``."""
+    import io
+
+    def _post(headers, photos=(), **fields):
+        data = {"kind": "common_repair", "description": "1栋1单元3楼楼道灯不亮",
+                "location": "1栋1单元3楼"}
+        for key, value in fields.items():
+            data[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        files = []
+        for index, photo in enumerate(photos):
+            if isinstance(photo, bytes):
+                photo = (photo, f"photo{index}.jpg", "image/jpeg")
+            content, name, ctype = photo
+            files.append((io.BytesIO(content), name, ctype))
+        if files:
+            data["photos"] = files
+        return client.post("/api/v1/tickets", headers=headers, data=data,
+                           content_type="multipart/form-data")
+
+    return _post
+
+
+@pytest.fixture
+def room_id(client):
+    """``room_id(headers, "1-1-101")`` → the id of one of the caller's bound rooms."""
+
+    def _room(headers, label: str) -> int:
+        building, unit, number = label.split("-")
+        rooms = client.get("/api/v1/me", headers=headers).json["rooms"]
+        for room in rooms:
+            if (room["building"], room["unit"], room["number"]) == (building, unit, number):
+                return room["id"]
+        raise AssertionError(f"{label} is not bound: {rooms}")
+
+    return _room
+
+
+def bind_owner(app, client, openid: str = "owner-1-1-101") -> dict:
+    """For tests that build their own app (``make_app(...)``): the small ledger
+    imported, and auth headers of 张三 bound to 1-1-101 through the API."""
+    from backend.services.community import get_or_create_community
+    from backend.services.ledger import import_ledger
+
+    with app.app_context():
+        community, created = get_or_create_community("测试小区")
+        if created:
+            import_ledger(community, DEMO_LEDGER)
+        db.session.commit()
+    token = client.post("/api/v1/auth/wx-login", json={"code": f"dev:{openid}"}).json["token"]
+    headers = auth(token)
+    response = client.post("/api/v1/me/rooms", headers=headers, json={
+        "building": "1", "unit": "1", "number": "101", "owner_name": "张三",
+        "phone": "13900000001"})
+    assert response.status_code == 201, response.json
+    return headers

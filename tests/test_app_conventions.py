@@ -76,3 +76,13 @@ def test_money_is_a_decimal_string(client, community, owner):
     standards = client.get("/api/v1/fees/standards").json
     prices = {i["kind"]: i["unit_price_yuan"] for i in standards["items"]}
     assert prices == {"residential_lift": "2.80", "residential": "1.50", "shop": "3.00"}
+
+
+def test_an_out_of_range_or_garbled_cursor_is_400(client, login):
+    import base64
+
+    headers = login("o-cursor")
+    for cursor in (base64.urlsafe_b64encode(str(2**70).encode()).decode(), "%%%", "LTE"):
+        response = client.get(f"/api/v1/notifications?cursor={cursor}", headers=headers)
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "invalid_cursor"

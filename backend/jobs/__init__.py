@@ -14,6 +14,10 @@ from backend.jobs.queue import enqueue  # noqa: F401
 
 JOB_MODULES = [
     "backend.jobs.notify",
+    "backend.jobs.fund",
+    "backend.jobs.photos",
+    "backend.jobs.tickets",
+    "backend.jobs.chat",
 ]
 
 

@@ -195,7 +195,10 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
                 kwargs["retry"] = Retry(max=spec.retries, interval=list(spec.intervals))
             queue = rq_queue(spec.queue)
             if row.run_after > _now():
-                queue.enqueue_at(row.run_after, run_outbox_job, row.id, **kwargs)
+                # rq's scheduler works in whole seconds and may fire up to a second
+                # early: round up so a job never runs before its time.
+                at = row.run_after.replace(microsecond=0) + timedelta(seconds=1)
+                queue.enqueue_at(at, run_outbox_job, row.id, **kwargs)
             else:
                 queue.enqueue(run_outbox_job, row.id, **kwargs)
             handed += 1

@@ -16,3 +16,28 @@ from backend.models.community import (  # noqa: F401
 from backend.models.notification import Notification, WechatSubscription  # noqa: F401
 from backend.models.outbox import OutboxJob  # noqa: F401
 from backend.models.user import Role, RoomBinding, StaffRole, User  # noqa: F401
+from backend.models.fund import (  # noqa: F401
+    BallotChoice,
+    FundBallot,
+    FundBallotRoom,
+    FundDirection,
+    FundEligibleRoom,
+    FundLedgerEntry,
+    FundProposal,
+    FundRule,
+    FundSignature,
+    ObjectionBasis,
+    Outcome,
+    ProposalStatus,
+    SignerRole,
+)
+from backend.models.ticket import (  # noqa: F401
+    PhotoStage,
+    PhotoState,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketPhoto,
+    TicketStatus,
+)
+from backend.models.chat import BotMiss, Channel, Conversation, ConversationState, Delivery, Message, Sender, WechatNonce  # noqa: F401,E501

@@ -48,10 +48,13 @@ def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        value = -1
+    if not 0 < value < 2**62:  # ids are positive 64-bit integers on every backend
         raise ValidationFailed("分页参数无效", code="invalid_cursor",
-                               details={"fields": {"cursor": ["无效的游标"]}}) from exc
+                               details={"fields": {"cursor": ["无效的游标"]}})
+    return value
 
 
 def paginate(session, query, id_column, limit: int, cursor: str | None, descending: bool = True):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend import wechat
 from backend.errors import AppError, Unauthorized
 from backend.extensions import db
-from backend.models import User
+from backend.models import Building, Room, RoomBinding, User
 
 TOKEN_SALT = "wuye-auth-token"
 # Compared against when the username is unknown, so timing does not reveal it.
@@ -32,10 +33,27 @@ def user_from_token(token: str) -> User:
         raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
     except BadSignature as exc:
         raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    user = _load_principal(data.get("uid")) if isinstance(data, dict) else None
     if user is None or not user.is_active or user.token_version != data.get("v"):
         raise Unauthorized("登录凭证已失效，请重新登录", code="invalid_token")
     return user
+
+
+def _load_principal(user_id) -> User | None:
+    """The user with what almost every permission check needs (staff roles, room
+    bindings with their rooms), in three queries instead of one per relationship."""
+    if not isinstance(user_id, int):
+        return None
+    return db.session.scalar(
+        select(User).where(User.id == user_id).options(
+            selectinload(User.staff_roles),
+            selectinload(User.bindings).joinedload(RoomBinding.room).options(
+                joinedload(Room.building).joinedload(Building.community),
+                joinedload(Room.unit),
+                joinedload(Room.owner),
+            ),
+        )
+    )
 
 
 def revoke_tokens(user: User) -> None:

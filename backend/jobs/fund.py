@@ -1,0 +1,78 @@
+"""Fund-decision jobs: start a scheduled vote, close a vote at its deadline, tell the
+owners in scope. Each is idempotent (the proposal's status or a notified-at flag is
+checked and changed by a conditional UPDATE), so a job that runs twice, a sweep that
+overlaps it, or two workers change things once."""
+from __future__ import annotations
+
+import logging
+import time
+
+from backend.extensions import db
+from backend.jobs.registry import job, periodic
+from backend.models import FundProposal, ProposalStatus, utcnow
+from backend.services import fund as fund_service
+
+log = logging.getLogger(__name__)
+MAX_EARLY_SECONDS = 5
+
+
+def _wait_for(when, proposal_id: int) -> bool:
+    """rq's scheduler keeps times in whole seconds and may run a job up to a second
+    before its time: wait for the moment itself. False if it is further off (clock
+    skew between machines?): the periodic sweep then acts in time."""
+    early = (when - utcnow()).total_seconds()
+    db.session.rollback()  # hold no transaction (SQLite: no write lock) while waiting
+    if early > MAX_EARLY_SECONDS:
+        log.warning("fund proposal %s: job ran %.0f s early; left to the sweep", proposal_id, early)
+        return False
+    if early > 0:
+        time.sleep(early + 0.01)
+    return True
+
+
+@job("fund.start_voting", queue="default", timeout=120, retries=3, intervals=(10, 60, 300))
+def start_voting(proposal_id: int) -> None:
+    """Scheduled at ``opens_at`` when a vote is opened ahead of time."""
+    proposal = db.session.get(FundProposal, proposal_id)
+    if proposal is None or proposal.status != ProposalStatus.scheduled:
+        return
+    if _wait_for(proposal.opens_at, proposal_id):
+        fund_service.start_scheduled(proposal_id)
+        db.session.commit()
+
+
+@job("fund.close", queue="default", timeout=120, retries=3, intervals=(10, 60, 300))
+def close_voting(proposal_id: int) -> None:
+    """Scheduled at ``closes_at`` when voting opens (rq's scheduler runs it then)."""
+    proposal = db.session.get(FundProposal, proposal_id)
+    if proposal is None or proposal.status != ProposalStatus.voting:
+        return
+    if _wait_for(proposal.closes_at, proposal_id):
+        fund_service.close_voting(proposal_id)
+        db.session.commit()
+
+
+@job("fund.notify", queue="default", timeout=600, retries=3, intervals=(10, 60, 300))
+def notify_owners(proposal_id: int, event: str) -> None:
+    count = fund_service.notify_owners(proposal_id, event)
+    db.session.commit()
+    if count:
+        log.info("fund proposal %s: %s notice to %d owner(s)", proposal_id, event, count)
+
+
+@periodic("fund.sweep", every_seconds=60)
+def sweep() -> None:
+    """Start due scheduled votes and close overdue ones, whatever happened to their
+    scheduled jobs (Redis lost them, the service was down at the deadline)."""
+    changed = 0
+    for proposal_id in fund_service.due_proposal_ids(utcnow()):
+        try:
+            proposal = db.session.get(FundProposal, proposal_id)
+            if proposal is not None and fund_service.settle_due(proposal):
+                changed += 1
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - one bad proposal must not block the others
+            db.session.rollback()
+            log.exception("fund sweep failed for proposal %s", proposal_id)
+    if changed:
+        log.info("fund sweep: %d proposal(s) started or closed", changed)

@@ -1,0 +1,239 @@
+"""Maintenance-fund decisions (专项维修资金): proposals, the eligibility snapshot taken
+when voting opens, ballots forming a hash chain, emergency signatures, and the fund
+ledger (money in and out)."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.models.base import Area, Base, Money, UTCDateTime, str_enum, utcnow
+
+
+class FundRule(str, enum.Enum):
+    objection = "objection"  # 否定表决
+    civil_code_use = "civil_code_use"  # 民法典 278 item 5: double majority
+    civil_code_major = "civil_code_major"  # items 6-8: double three quarters
+    emergency = "emergency"  # 应急使用: no vote, two signatures
+
+
+class ProposalStatus(str, enum.Enum):
+    draft = "draft"
+    scheduled = "scheduled"  # opened with a future opens_at: voting starts then
+    voting = "voting"
+    closed = "closed"  # outcome frozen and published
+    approved = "approved"  # emergency use, both signatures in
+
+
+class Outcome(str, enum.Enum):
+    passed = "passed"
+    rejected = "rejected"
+    no_quorum = "no_quorum"
+
+
+class ObjectionBasis(str, enum.Enum):
+    area = "area"
+    headcount = "headcount"
+    either = "either"
+    both = "both"
+
+
+class BallotChoice(str, enum.Enum):
+    object = "object"  # objection rule: 提出异议
+    approve = "approve"
+    oppose = "oppose"
+    abstain = "abstain"
+
+
+class SignerRole(str, enum.Enum):
+    committee = "committee"  # 业委会委员
+    manager = "manager"  # 物业项目经理
+
+
+class FundDirection(str, enum.Enum):
+    deposit = "in"  # 归集、利息
+    spending = "out"  # 使用
+
+
+class FundProposal(Base):
+    """A proposed use of the fund put to the owners who will pay for it (the scope)."""
+
+    __tablename__ = "fund_proposal"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("publicity_days >= 0", name="publicity_non_negative"),
+        CheckConstraint(
+            "(rule = 'emergency' AND emergency_case IS NOT NULL) OR "
+            "(rule <> 'emergency' AND emergency_case IS NULL)", name="emergency_case_iff_emergency"),
+        CheckConstraint("rule = 'emergency' OR closes_at IS NOT NULL", name="vote_has_deadline"),
+        CheckConstraint("status <> 'closed' OR (outcome IS NOT NULL AND closed_at IS NOT NULL)",
+                        name="closed_has_outcome"),
+        CheckConstraint("status NOT IN ('voting', 'closed', 'approved') OR genesis_hash IS NOT NULL",
+                        name="snapshot_when_open"),
+        Index("ix_fund_proposal_community_id_status", "community_id", "status"),
+        Index("ix_fund_proposal_status_closes_at", "status", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    amount: Mapped[Decimal] = mapped_column(Money)
+    # As given: {"buildings": [...]} | {"room_ids": [...]} | {"community": true}
+    scope: Mapped[dict] = mapped_column(JSON)
+    rule: Mapped[FundRule] = mapped_column(str_enum(FundRule, "fund_rule"))
+    status: Mapped[ProposalStatus] = mapped_column(
+        str_enum(ProposalStatus, "fund_proposal_status"), default=ProposalStatus.draft)
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "fund_outcome"))
+    objection_threshold: Mapped[str] = mapped_column(String(16), default="1/3")
+    objection_basis: Mapped[ObjectionBasis] = mapped_column(
+        str_enum(ObjectionBasis, "fund_objection_basis"), default=ObjectionBasis.either)
+    publicity_days: Mapped[int] = mapped_column(default=7)
+    emergency_case: Mapped[str | None] = mapped_column(String(32))
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Hash chain: genesis over the snapshot (set when it is taken); head and ballot
+    # count published at close.
+    genesis_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_head: Mapped[str | None] = mapped_column(String(64))
+    ballot_count: Mapped[int | None]
+    # The tally frozen at close (figures as in GET .../tally).
+    result: Mapped[dict | None] = mapped_column(JSON)
+    # Owners told (once) that voting opened / the result or emergency use is published.
+    open_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    signatures: Mapped[list[FundSignature]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="FundSignature.id")
+
+
+class FundEligibleRoom(Base):
+    """The eligibility snapshot: each room in scope with its area and owner as of the
+    moment voting opened. Later ledger imports do not touch it. ``owner_key`` is the
+    owner of record's id, or 0 for unsold rooms (the developer, one person together)."""
+
+    __tablename__ = "fund_eligible_room"
+    __table_args__ = (
+        CheckConstraint("area_m2 > 0", name="area_positive"),
+        CheckConstraint("owner_key >= 0", name="owner_key_non_negative"),
+        # an owner's rooms in scope, in room order (casting a ballot)
+        Index("ix_fund_eligible_room_proposal_id_owner_key", "proposal_id", "owner_key", "room_id"),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("fund_proposal.id", ondelete="CASCADE"), primary_key=True)
+    # No ON DELETE: a room in a snapshot cannot be deleted out from under a vote.
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"), primary_key=True)
+    area_m2: Mapped[Decimal] = mapped_column(Area)
+    owner_key: Mapped[int]
+    owner_name: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100))
+
+
+class FundBallot(Base):
+    """One owner's choice, covering all their rooms in scope (see FundBallotRoom), and
+    its entry in the hash chain. Final once cast."""
+
+    __tablename__ = "fund_ballot"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "voter_key"),
+        UniqueConstraint("proposal_id", "seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+        CheckConstraint("voter_key > 0", name="developer_cannot_vote"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("fund_proposal.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    voter_key: Mapped[int]  # the owner of record's id (snapshot owner_key)
+    choice: Mapped[BallotChoice] = mapped_column(str_enum(BallotChoice, "fund_ballot_choice"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    receipt: Mapped[str] = mapped_column(String(43), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    rooms: Mapped[list[FundBallotRoom]] = relationship(
+        back_populates="ballot", order_by="FundBallotRoom.room_id")
+
+
+class FundBallotRoom(Base):
+    """A room covered by a ballot. The primary key (proposal, room) is the database's
+    guarantee of one ballot per room; the foreign key to the snapshot keeps ballots to
+    rooms in scope."""
+
+    __tablename__ = "fund_ballot_room"
+    __table_args__ = (
+        ForeignKeyConstraint(["proposal_id", "room_id"],
+                             ["fund_eligible_room.proposal_id", "fund_eligible_room.room_id"],
+                             ondelete="CASCADE"),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("fund_ballot.id", ondelete="CASCADE"),
+                                           index=True)
+
+    ballot: Mapped[FundBallot] = relationship(back_populates="rooms")
+
+
+class FundSignature(Base):
+    """A signature on an emergency use: one committee member and the manager."""
+
+    __tablename__ = "fund_signature"
+    __table_args__ = (UniqueConstraint("proposal_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("fund_proposal.id", ondelete="CASCADE"))
+    role: Mapped[SignerRole] = mapped_column(str_enum(SignerRole, "fund_signer_role"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    proposal: Mapped[FundProposal] = relationship(back_populates="signatures")
+
+
+class FundLedgerEntry(Base):
+    """One movement of the maintenance fund (归集、利息 in; 使用 out), for the whole
+    community or one building. ``ref`` is the voucher number (凭证号): re-importing a
+    file updates entries in place."""
+
+    __tablename__ = "fund_ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("community_id", "ref"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_fund_ledger_entry_community_id_entry_date", "community_id", "entry_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(64))
+    entry_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(200))
+    direction: Mapped[FundDirection] = mapped_column(str_enum(FundDirection, "fund_direction"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("fund_proposal.id", ondelete="SET NULL"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

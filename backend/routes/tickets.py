@@ -1,0 +1,448 @@
+"""Repairs and complaints (报事报修): report with photos, lists, detail with the
+timeline, the state-machine actions, rating, follow-ups, and the photos themselves
+(served only to people who may see the ticket)."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, send_file
+from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
+
+from backend.auth import current_user, login_required, roles_required
+from backend.errors import Conflict, NotFound
+from backend.extensions import db, limiter
+from backend.models import PhotoState, Ticket, TicketKind, TicketStatus
+from backend.routes.common import LocalDateTime, PageArgs, decode_cursor, encode_cursor
+from backend.rules.ticket_states import (
+    API_ACTIONS,
+    EVENT_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    is_overdue,
+)
+from backend.services import tickets as ticket_service
+from backend.services.storage import get_storage
+from backend.timeutil import local, utcnow
+
+KINDS = [k.value for k in TicketKind]
+STATUSES = [s.value for s in TicketStatus]
+MAX_PHOTOS = 9  # the mini-program picker's maximum (config MAX_PHOTOS)
+PHOTO_CACHE = "private, max-age=86400"
+
+
+def _per_user() -> str:
+    """Rate-limit key: the signed-in user (many residents share a carrier's address)."""
+    return f"user:{current_user().id}"
+
+
+def _upload_limit() -> str:
+    return current_app.config["RATELIMIT_TICKETS"]
+
+
+class _MultipartParser(FlaskParser):
+    """``location="form"`` reads form fields and files together, so one schema
+    validates (and documents) a multipart body."""
+
+    def load_form(self, req, schema):
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
+class Blueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = _MultipartParser()
+
+
+blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="报事报修")
+
+
+# ----------------------------------------------------------------- request schemas
+class PhotoUpload(Upload):
+    """A file part. A browser form's empty file input (no file chosen: no file name,
+    no bytes) counts as no photo."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("请上传图片文件")
+        return value
+
+
+def _chosen(files: list) -> list:
+    return [f for f in files if f.filename or f.content_length or _peek(f)]
+
+
+def _peek(upload: FileStorage) -> bool:
+    stream = upload.stream
+    position = stream.tell()
+    first = stream.read(1)
+    stream.seek(position)
+    return bool(first)
+
+
+class TicketCreateForm(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS),
+                         metadata={"description": "home_repair 室内报修, common_repair 公共报修, "
+                                                  "complaint 投诉, suggestion 建议, inquiry 咨询"})
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    location = fields.String(load_default="", validate=validate.Length(max=200))
+    room_id = fields.Integer(load_default=None, allow_none=True,
+                             metadata={"description": "required for home_repair"})
+    community_id = fields.Integer(load_default=None, allow_none=True,
+                                  metadata={"description": "only when the caller has rooms or "
+                                                           "staff roles in several communities"})
+    urgent = fields.Boolean(load_default=False)
+    contact_phone = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Regexp(r"^[0-9+\- ]{5,32}$",
+                                                           error="电话号码格式不正确"))
+    photos = fields.List(PhotoUpload(), load_default=list,
+                         validate=validate.Length(max=MAX_PHOTOS, error="最多上传9张照片"),
+                         metadata={"description": "0-9 photos (JPEG, PNG, WebP, HEIC), "
+                                                  "each at most 10 MB"})
+
+    @validates_schema
+    def _room_for_home_repair(self, data, **kwargs):
+        if data.get("kind") == "home_repair" and data.get("room_id") is None:
+            raise ValidationError("室内报修必须选择房屋", field_name="room_id")
+
+
+class PhotoForm(Schema):
+    stage = fields.String(load_default=None, validate=validate.OneOf(["report", "before", "after"]),
+                          metadata={"description": "report (reporter), before/after (staff); "
+                                                   "default by role and status"})
+    photos = fields.List(PhotoUpload(), required=True,
+                         validate=validate.Length(min=1, max=MAX_PHOTOS, error="每次上传1-9张照片"))
+
+
+class TicketListArgs(PageArgs):
+    status = DelimitedList(fields.String(validate=validate.OneOf(STATUSES)),
+                           metadata={"description": "one or more statuses, comma-separated"})
+    kind = DelimitedList(fields.String(validate=validate.OneOf(KINDS)))
+    assigned_to_me = fields.Boolean(load_default=False)
+    overdue = fields.Boolean(load_default=None, allow_none=True)
+
+
+class ActionIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(API_ACTIONS))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000),
+                         metadata={"description": "required for reject (reason) and follow_up"})
+    assignee_id = fields.Integer(load_default=None, allow_none=True,
+                                 metadata={"description": "required for assign"})
+
+
+class RatingIn(Schema):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class AssigneeArgs(Schema):
+    community_id = fields.Integer(load_default=None)
+
+
+# ----------------------------------------------------------------- response schemas
+class PersonOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class PhotoOut(Schema):
+    id = fields.Integer(required=True)
+    state = fields.String(required=True, metadata={"description": "processing, ready, failed"})
+    stage = fields.String(required=True, metadata={"description": "report, before, after"})
+    thumb_url = fields.String(allow_none=True, required=True)
+    url = fields.String(allow_none=True, required=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+
+
+class EventOut(Schema):
+    at = LocalDateTime(required=True)
+    type = fields.String(required=True)
+    label = fields.String(required=True)
+    actor = fields.Nested(PersonOut, allow_none=True, required=True,
+                          metadata={"description": "null: the system"})
+    from_status = fields.String(data_key="from", allow_none=True, required=True)
+    to_status = fields.String(data_key="to", allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True)
+
+
+class TicketSummaryOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    kind_label = fields.String(required=True)
+    status = fields.String(required=True)
+    status_label = fields.String(required=True)
+    urgent = fields.Boolean(required=True)
+    description = fields.String(required=True)
+    location = fields.String(required=True)
+    room_id = fields.Integer(allow_none=True, required=True)
+    room = fields.String(allow_none=True, required=True, metadata={"description": "3栋2单元1502"})
+    reporter = fields.Nested(PersonOut, allow_none=True, required=True)
+    assignee = fields.Nested(PersonOut, allow_none=True, required=True)
+    created_at = LocalDateTime(required=True)
+    updated_at = LocalDateTime(required=True)
+    accept_due_at = LocalDateTime(required=True)
+    due_at = LocalDateTime(required=True)
+    overdue = fields.Boolean(required=True)
+    escalated = fields.Boolean(required=True)
+    rating = fields.Integer(allow_none=True, required=True)
+
+
+class TicketOut(TicketSummaryOut):
+    contact_phone = fields.String(allow_none=True, required=True)
+    accepted_at = LocalDateTime(allow_none=True, required=True)
+    resolved_at = LocalDateTime(allow_none=True, required=True)
+    closed_at = LocalDateTime(allow_none=True, required=True)
+    rating_comment = fields.String(allow_none=True, required=True)
+    rated_at = LocalDateTime(allow_none=True, required=True)
+    needs_follow_up = fields.Boolean(required=True)
+    followed_up_at = LocalDateTime(allow_none=True, required=True)
+    photos = fields.List(fields.Nested(PhotoOut), required=True)
+    events = fields.List(fields.Nested(EventOut), required=True)
+    actions = fields.List(fields.String(), required=True,
+                          metadata={"description": "what the caller may do now"})
+
+
+class TicketPage(Schema):
+    items = fields.List(fields.Nested(TicketSummaryOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class PhotoList(Schema):
+    items = fields.List(fields.Nested(PhotoOut), required=True)
+
+
+class AssigneeOut(PersonOut):
+    roles = fields.List(fields.String(), required=True)
+
+
+class AssigneeList(Schema):
+    items = fields.List(fields.Nested(AssigneeOut), required=True)
+
+
+# ----------------------------------------------------------------- serialisation
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.id, "name": user.name or ("工作人员" if user.username else "业主")}
+
+
+def photo_payload(ticket_id: int, photo) -> dict:
+    ready = photo.state == PhotoState.ready
+    base = f"/api/v1/tickets/{ticket_id}/photos/{photo.id}"
+    return {"id": photo.id, "state": photo.state.value, "stage": photo.stage.value,
+            "thumb_url": f"{base}/thumb" if ready else None,
+            "url": f"{base}/display" if ready else None,
+            "width": photo.width, "height": photo.height}
+
+
+def summary_payload(ticket: Ticket, now=None) -> dict:
+    now = now or utcnow()
+    return {
+        "id": ticket.id, "kind": ticket.kind.value, "kind_label": KIND_LABELS[ticket.kind.value],
+        "status": ticket.status.value, "status_label": STATUS_LABELS[ticket.status.value],
+        "urgent": ticket.urgent, "description": ticket.description, "location": ticket.location,
+        "room_id": ticket.room_id, "room": ticket.room.label if ticket.room is not None else None,
+        "reporter": _person(ticket.reporter), "assignee": _person(ticket.assignee),
+        "created_at": ticket.created_at, "updated_at": ticket.updated_at,
+        "accept_due_at": ticket.accept_due_at, "due_at": ticket.due_at,
+        "overdue": ticket_service.overdue(ticket, now), "escalated": ticket.escalated_at is not None,
+        "rating": ticket.rating,
+    }
+
+
+def _time(value) -> str:
+    return local(value).isoformat(timespec="seconds")
+
+
+def summary_item(row, now) -> dict:
+    """A list item from a ``ticket_service.SUMMARY_COLUMNS`` row, already in its JSON
+    form (the same fields and formats as ``TicketSummaryOut``; a test holds them
+    equal). Lists skip the schema dump: it costs more than the query."""
+    kind, status = row.kind.value, row.status.value
+    reporter = None
+    if row.reporter_id is not None:
+        reporter = {"id": row.reporter_id, "name": row.reporter_name or (
+            "工作人员" if row.reporter_username else "业主")}
+    assignee = None
+    if row.assignee_id is not None:
+        assignee = {"id": row.assignee_id, "name": row.assignee_name or "工作人员"}
+    return {
+        "id": row.id, "kind": kind, "kind_label": KIND_LABELS[kind],
+        "status": status, "status_label": STATUS_LABELS[status],
+        "urgent": row.urgent, "description": row.description, "location": row.location,
+        "room_id": row.room_id,
+        "room": f"{row.building}栋{row.unit}单元{row.number}" if row.number is not None else None,
+        "reporter": reporter, "assignee": assignee,
+        "created_at": _time(row.created_at), "updated_at": _time(row.updated_at),
+        "accept_due_at": _time(row.accept_due_at), "due_at": _time(row.due_at),
+        "overdue": is_overdue(row.status, row.accept_due_at, row.due_at, now),
+        "escalated": bool(row.escalated), "rating": row.rating,
+    }
+
+
+def page_response(rows, after: int | None):
+    """A page of summary rows as a JSON response (``TicketPage``)."""
+    db.session.rollback()  # read-only: end the transaction before serialising
+    now = utcnow()
+    return jsonify({"items": [summary_item(row, now) for row in rows],
+                    "next_cursor": encode_cursor(after) if after is not None else None})
+
+
+def detail_payload(ticket: Ticket, user) -> dict:
+    body = summary_payload(ticket)
+    body.update({
+        "contact_phone": ticket.contact_phone, "accepted_at": ticket.accepted_at,
+        "resolved_at": ticket.resolved_at, "closed_at": ticket.closed_at,
+        "rating_comment": ticket.rating_comment, "rated_at": ticket.rated_at,
+        "needs_follow_up": ticket.needs_follow_up, "followed_up_at": ticket.followed_up_at,
+        "photos": [photo_payload(ticket.id, p) for p in ticket.photos],
+        "events": [{"at": e.at, "type": e.type, "label": EVENT_LABELS.get(e.type, e.type),
+                    "actor": _person(e.actor), "from_status": e.from_status,
+                    "to_status": e.to_status, "note": e.note} for e in ticket.events],
+        "actions": ticket_service.available_actions(user, ticket),
+    })
+    return body
+
+
+# ----------------------------------------------------------------- routes
+@blp.route("", methods=["POST"])
+@login_required  # before the body is parsed: strangers cannot make us read 90 MB
+@limiter.limit(_upload_limit, key_func=_per_user)
+@blp.arguments(TicketCreateForm(), location="form", content_type="multipart/form-data")
+@blp.response(201, TicketOut)
+@blp.alt_response(413, description="a photo over 10 MB, or too many pixels")
+@blp.alt_response(415, description="a photo that is not JPEG, PNG, WebP or HEIC")
+def create_ticket(form):
+    """Report a repair, complaint, suggestion or inquiry, with 0-9 photos.
+
+    Photos are processed after the response: each shows ``"state": "processing"``
+    until its variants exist."""
+    user = current_user()
+    ticket = ticket_service.report_ticket(
+        user, kind=form["kind"], description=form["description"], location=form["location"],
+        room_id=form["room_id"], community_id=form["community_id"], urgent=form["urgent"],
+        contact_phone=form["contact_phone"], uploads=_chosen(form["photos"]))
+    db.session.commit()
+    return detail_payload(ticket, user)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TicketListArgs(), location="query")
+@blp.response(200, TicketPage)
+def list_tickets(args):
+    """The caller's tickets (staff: their community's), newest first."""
+    rows, after = ticket_service.list_page(
+        current_user(), statuses=args.get("status"), kinds=args.get("kind"),
+        assigned_to_me=args["assigned_to_me"], overdue_only=args["overdue"],
+        limit=args["limit"], after_id=decode_cursor(args["cursor"]))
+    return page_response(rows, after)
+
+
+@blp.route("/follow-ups", methods=["GET"])
+@roles_required("desk", "manager")
+@blp.arguments(PageArgs(), location="query")
+@blp.response(200, TicketPage)
+def follow_ups(args):
+    """回访 list: tickets closed without a rating (or rated 1-2 stars) that nobody has
+    called back yet. Record the call with the ``follow_up`` action."""
+    rows, after = ticket_service.follow_up_page(
+        current_user(), limit=args["limit"], after_id=decode_cursor(args["cursor"]))
+    return page_response(rows, after)
+
+
+@blp.route("/assignees", methods=["GET"])
+@roles_required("desk", "manager")
+@blp.arguments(AssigneeArgs(), location="query")
+@blp.response(200, AssigneeList)
+def assignees(args):
+    """Staff a ticket can be assigned to (engineers first)."""
+    people = ticket_service.assignable_staff(current_user(), args["community_id"])
+    return {"items": [{"id": p.id, "name": p.name, "roles": roles} for p, roles in people]}
+
+
+@blp.route("/<int:ticket_id>", methods=["GET"])
+@blp.response(200, TicketOut)
+@blp.alt_response(404, description="no such ticket, or one the caller may not see")
+def get_ticket(ticket_id):
+    """One ticket with its photos and event timeline."""
+    user = current_user()
+    return detail_payload(ticket_service.get_ticket(user, ticket_id), user)
+
+
+@blp.route("/<int:ticket_id>/actions", methods=["POST"])
+@blp.arguments(ActionIn())
+@blp.response(200, TicketOut)
+@blp.alt_response(403, description="the caller's role may not take this action")
+@blp.alt_response(404, description="no such ticket, or one the caller may not see")
+@blp.alt_response(409, description="not possible in the ticket's current status")
+def ticket_action(data, ticket_id):
+    """Take an action: desk accepts, assigns, rejects; the assignee starts and
+    resolves; the reporter cancels (before work starts) or reopens a resolved
+    ticket; desk or manager close and record follow-ups. The manager may take any
+    staff action."""
+    user = current_user()
+    ticket = ticket_service.act(user, ticket_id, data["action"], note=data["note"],
+                                assignee_id=data["assignee_id"])
+    db.session.commit()
+    return detail_payload(ticket, user)
+
+
+@blp.route("/<int:ticket_id>/rating", methods=["POST"])
+@blp.arguments(RatingIn())
+@blp.response(201, TicketOut)
+@blp.alt_response(409, description="already rated, or not resolved yet")
+@blp.alt_response(404, description="no such ticket, or one the caller may not see")
+def rate_ticket(data, ticket_id):
+    """The reporter rates a resolved ticket, once (1-5 stars, optional comment)."""
+    user = current_user()
+    ticket = ticket_service.rate(user, ticket_id, data["score"], data["comment"])
+    db.session.commit()
+    return detail_payload(ticket, user)
+
+
+@blp.route("/<int:ticket_id>/photos", methods=["POST"])
+@login_required
+@limiter.limit(_upload_limit, key_func=_per_user)
+@blp.arguments(PhotoForm(), location="form", content_type="multipart/form-data")
+@blp.response(201, PhotoList)
+@blp.alt_response(404, description="no such ticket, or one the caller may not see")
+def add_photos(form, ticket_id):
+    """Add photos: the reporter to the report; staff before/after photos (维修前/后)."""
+    user = current_user()
+    added = ticket_service.add_ticket_photos(user, ticket_id, _chosen(form["photos"]),
+                                             form["stage"])
+    db.session.commit()
+    return {"items": [photo_payload(ticket_id, p) for p in added]}
+
+
+@blp.route("/<int:ticket_id>/photos/<int:photo_id>/<any(thumb, display):variant>",
+           methods=["GET"])
+@blp.alt_response(404, description="no such ticket, or one the caller may not see")
+@blp.doc(responses={"200": {"description": "JPEG image",
+                            "content": {"image/jpeg": {"schema": {"type": "string",
+                                                                  "format": "binary"}}}}})
+def photo_file(ticket_id, photo_id, variant):
+    """A photo's display (long side ≤ 1280) or thumbnail (≤ 320) variant, re-encoded
+    without metadata. Only for people who may see the ticket (others get 404)."""
+    photo = ticket_service.get_photo(current_user(), ticket_id, photo_id)
+    if photo.state != PhotoState.ready:
+        db.session.rollback()
+        raise Conflict("照片正在处理中，请稍后再看", code="photo_processing",
+                       details={"state": photo.state.value})
+    key = photo.thumb_key if variant == "thumb" else photo.display_key
+    db.session.rollback()
+    storage = get_storage()
+    try:
+        path = storage.local_path(key)
+        source = path if path is not None and path.is_file() else storage.open(key)
+    except FileNotFoundError as exc:
+        raise NotFound("找不到该照片", code="photo_not_found") from exc
+    response = send_file(source, mimetype="image/jpeg", conditional=True, etag=True, max_age=None,
+                         download_name=f"ticket-{ticket_id}-{photo_id}-{variant}.jpg")
+    response.headers["Cache-Control"] = PHOTO_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    response.vary.add("Authorization")
+    return response

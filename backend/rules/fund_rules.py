@@ -1,0 +1,116 @@
+"""Names and fixed lists of maintenance-fund decisions (专项维修资金), in the words
+owners read: rule labels, the emergency cases that may skip a vote, status and
+outcome labels, and a plain-language explanation of each rule (pages and the bot).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from backend.rules.tally import parse_threshold
+
+RULE_LABELS: dict[str, str] = {
+    "objection": "否定表决（异议不超过规定比例即通过）",
+    "civil_code_use": "民法典第二百七十八条：使用维修资金（双过半）",
+    "civil_code_major": "民法典第二百七十八条：筹集资金、改建重建、改变共有部分用途（双四分之三）",
+    "emergency": "应急使用（无需表决）",
+}
+
+RULE_SHORT_LABELS: dict[str, str] = {
+    "objection": "否定表决",
+    "civil_code_use": "双过半表决",
+    "civil_code_major": "双四分之三表决",
+    "emergency": "应急使用",
+}
+
+# 应急使用 (Ministry of Housing order No. 165 art. 24 and local lists): the only cases in
+# which the fund may be used without a vote. Codes are stable API values.
+EMERGENCY_CASES: dict[str, str] = {
+    "roof_wall_leak": "屋面、外墙防水损坏造成渗漏",
+    "lift_failure": "电梯故障危及人身安全或被责令停止运行",
+    "water_supply_failure": "高层供水水泵或供水主管损坏导致停水",
+    "facade_falling": "楼体外立面存在脱落危险",
+    "drain_failure": "排水设施堵塞、爆裂或塌陷",
+    "fire_system_order": "消防设施经消防部门责令限期整改",
+}
+
+STATUS_LABELS: dict[str, str] = {
+    "draft": "草稿",
+    "scheduled": "待开始",
+    "voting": "表决中",
+    "closed": "已结束",
+    "approved": "已批准（应急）",
+}
+
+OUTCOME_LABELS: dict[str, str] = {
+    "pending": "表决中",
+    "passed": "通过",
+    "rejected": "未通过",
+    "no_quorum": "参与表决的业主未达到法定比例",
+}
+
+CHOICE_LABELS: dict[str, str] = {
+    "object": "反对（提出异议）",
+    "approve": "同意",
+    "oppose": "反对",
+    "abstain": "弃权",
+}
+
+BASIS_LABELS: dict[str, str] = {
+    "area": "按专有部分面积",
+    "headcount": "按业主人数",
+    "either": "面积或人数任一项超过",
+    "both": "面积和人数均超过",
+}
+
+
+def fraction_label(value: Fraction | str) -> str:
+    """1/3 → 三分之一 (the way notices write it)."""
+    value = parse_threshold(value) if isinstance(value, str) else value
+    digits = "零一二三四五六七八九十"
+
+    def cn(n: int) -> str:
+        if n <= 10:
+            return digits[n]
+        if n < 20:
+            return "十" + (digits[n - 10] if n > 10 else "")
+        if n < 100:
+            return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+        return str(n)
+
+    return f"{cn(value.denominator)}分之{cn(value.numerator)}"
+
+
+def explain_rule(rule: str, threshold: Fraction | str = "1/3", basis: str = "either",
+                 publicity_days: int = 7) -> str:
+    """A plain explanation of how a decision under ``rule`` is made."""
+    if rule == "objection":
+        share = fraction_label(threshold)
+        condition = {
+            "area": f"提出异议的业主专有部分面积超过总面积的{share}",
+            "headcount": f"提出异议的业主人数超过总人数的{share}",
+            "either": f"提出异议的业主专有部分面积或人数任一项超过总数的{share}",
+            "both": f"提出异议的业主专有部分面积和人数均超过总数的{share}",
+        }[basis]
+        return (f"采用否定表决：使用方案公示后，业主只需对不同意的方案提出异议，未提出异议视为同意。"
+                f"{condition}时方案不通过，否则通过（恰好等于{share}不算超过）。"
+                f"表决结果公示{publicity_days}天。")
+    if rule == "civil_code_use":
+        return ("依据民法典第二百七十八条，使用维修资金须由专有部分面积占比三分之二以上且人数占比"
+                "三分之二以上的业主参与表决，并经参与表决专有部分面积过半数且参与表决人数过半数的业主同意"
+                "（恰好一半不算过半；弃权计入参与）。"
+                f"表决结果公示{publicity_days}天。")
+    if rule == "civil_code_major":
+        return ("依据民法典第二百七十八条，筹集维修资金、改建重建建筑物、改变共有部分用途，须由专有部分面积"
+                "占比三分之二以上且人数占比三分之二以上的业主参与表决，并经参与表决专有部分面积四分之三以上"
+                "且参与表决人数四分之三以上的业主同意（弃权计入参与）。"
+                f"表决结果公示{publicity_days}天。")
+    if rule == "emergency":
+        cases = "；".join(EMERGENCY_CASES.values())
+        return ("发生危及房屋安全和人身财产安全的紧急情况时，可应急使用维修资金，无需业主表决，"
+                f"但仅限以下情形：{cases}。须由业委会委员和物业项目经理共同签字确认，"
+                f"使用情况和费用向相关业主公示{publicity_days}天。")
+    raise ValueError(f"unknown rule {rule!r}")
+
+
+HEADCOUNT_NOTE = ("计算人数时，一位产权人拥有多套房屋只算一人；开发商尚未出售的房屋合计算一人。"
+                  "面积按不动产登记簿记载的专有部分面积计算。")

@@ -1,0 +1,199 @@
+"""The bot and the WeChat push.
+
+1. In-process, one core: questions through the bot's rules per second (normalise and
+   match: the pure part, target ≥ 5,000/s), and whole answers per second (matching
+   plus the answer built from the demo community's data in SQLite), for reference.
+2. Under gunicorn (2 workers, rate limits off: RATELIMIT_ENABLED=false), as a ratio
+   to the hello-world Flask app served the same way in the same run (target ≥ 0.5):
+   ``POST /api/v1/bot/ask`` with an owner's token, and AES-encrypted pushes to
+   ``/wechat/callback`` (each signed once: fresh nonce, timestamp and MsgId), with
+   p99 latency against WeChat's 5 s deadline.
+
+Run: .venv/bin/python -m bench.bot
+"""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.common import (
+    Request,
+    app_for,
+    free_port,
+    gunicorn_server,
+    http_load,
+    json_request,
+    prepare_database,
+    report_ratio,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DURATION = 8.0  # seconds per throughput run
+CONCURRENCY = 8
+PUSHES = 2500
+TOKEN, APPID = "bench-push-token", "wxbench0000000001"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+# A mix of what owners ask, weighted towards the data-backed answers.
+QUESTIONS = ["物业费多少钱", "我欠费了吗", "怎么交物业费", "收费标准是多少", "物业电话是多少",
+             "维修资金余额多少", "最近有什么需要表决的", "我的报修处理了吗", "养狗有什么规定",
+             "水龙头坏了", "你好", "今天下雨吗"]
+WECHAT_QUESTIONS = ["物业电话是多少", "怎么交物业费", "养狗有什么规定", "装修时间有规定吗",
+                    "垃圾怎么分类", "收费标准是多少", "怎么开发票", "车位怎么租"]
+
+
+def questions() -> list[str]:
+    import yaml
+
+    texts = list(QUESTIONS)
+    for path in (ROOT.parent / "shared" / "bot" / "dev_questions.yaml",
+                 ROOT / "tests" / "bot_heldout.yaml"):
+        if path.exists():
+            texts += [item["text"] for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
+    return texts
+
+
+def in_process(env: dict) -> None:
+    from backend.bot import asker_for, reply, rulebook
+    from backend.extensions import db
+    from backend.models import User
+
+    texts = questions()
+    app = app_for(env)
+    with app.app_context():
+        matcher = rulebook().matcher
+        n, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 3.0:
+            for text in texts:
+                matcher.match(text)
+            n += len(texts)
+        match_rate = n / (time.perf_counter() - started)
+
+        user = db.session.scalar(db.select(User).filter_by(openid="demo-wang"))
+        asker = asker_for(user)
+        n, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 5.0:
+            for text in texts:
+                reply(user, text, asker)
+            n += len(texts)
+            db.session.rollback()  # fresh reads each round, as separate requests would see
+        answer_rate = n / (time.perf_counter() - started)
+    print(f"in-process, one core ({len(texts)} distinct questions):")
+    print(f"  bot rules: normalise + match  {match_rate:10.0f} /s   target ≥ 5000/s: "
+          f"{'OK' if match_rate >= 5000 else 'MISSED'}")
+    print(f"  whole answers incl. SQLite    {answer_rate:10.0f} /s   (matching plus the answer "
+          f"built from the asker's data)")
+
+
+def seed(env: dict) -> str:
+    from backend.extensions import db
+    from backend.models import User
+    from backend.seed import seed_demo
+    from backend.services.auth import issue_token
+
+    app = app_for(env)
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        return issue_token(db.session.scalar(db.select(User).filter_by(openid="demo-wang")))
+
+
+def push_requests(count: int) -> list[Request]:
+    """Encrypted pushes as WeChat sends them, each with its own nonce and MsgId."""
+    from wechatpy.crypto import WeChatCrypto
+    from wechatpy.utils import WeChatSigner
+    from urllib.parse import urlencode
+
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
+    out = []
+    for i in range(count):
+        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:16]
+        openid = f"o-bench-{i % 200:03d}"
+        xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+               f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{timestamp}</CreateTime>"
+               f"<MsgType><![CDATA[text]]></MsgType>"
+               f"<Content><![CDATA[{WECHAT_QUESTIONS[i % len(WECHAT_QUESTIONS)]}]]></Content>"
+               f"<MsgId>{10_000_000 + i}</MsgId></xml>")
+        envelope = crypto.encrypt_message(xml, nonce, timestamp)
+        signer = WeChatSigner()
+        signer.add_data(TOKEN, timestamp, nonce)
+        msg_signer = WeChatSigner()
+        msg_signer.add_data(TOKEN, timestamp, nonce,
+                            envelope.split("<Encrypt><![CDATA[")[1].split("]]>")[0])
+        query = urlencode({"signature": signer.signature, "timestamp": timestamp, "nonce": nonce,
+                           "openid": openid, "encrypt_type": "aes",
+                           "msg_signature": msg_signer.signature})
+        out.append(Request("POST", f"/wechat/callback?{query}", envelope.encode(),
+                           {"Content-Type": "text/xml"}))
+    return out
+
+
+@contextlib.contextmanager
+def throwaway_redis():
+    exe = shutil.which("redis-server")
+    if not exe:
+        yield None
+        return
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="wuye-bench-redis-")
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", workdir],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    env = prepare_database()
+    token = seed(env)
+    in_process(env)
+
+    hello = Request("POST", "/", b"{}", {"Content-Type": "application/json"})
+    with gunicorn_server("bench.hello:app", ready_path="/") as (host, port):
+        # as many distinct requests as clients: http_load gives each client a share
+        base = http_load(host, port, [hello] * CONCURRENCY, concurrency=CONCURRENCY,
+                         duration=DURATION)
+        base_once = http_load(host, port, [hello] * PUSHES, concurrency=CONCURRENCY)
+    print(base.line("hello-world POST / (throughput)"))
+
+    asks = [json_request("POST", "/api/v1/bot/ask", {"text": q}, token) for q in QUESTIONS]
+    me = [json_request("GET", "/api/v1/me", None, token)] * CONCURRENCY
+    with gunicorn_server(env=env) as (host, port):
+        ask = http_load(host, port, asks, concurrency=CONCURRENCY, duration=DURATION)
+        floor = http_load(host, port, me, concurrency=CONCURRENCY, duration=DURATION)
+    print(ask.line("POST /api/v1/bot/ask"))
+    print("  " + report_ratio("bot/ask vs hello-world", ask.rps, base.rps, "≥ 0.5"))
+    # the cheapest signed-in request (token check and the user's rooms), for reference
+    print(floor.line("GET /api/v1/me (reference)"))
+    print("  " + report_ratio("GET /me vs hello-world", floor.rps, base.rps, "reference"))
+
+    with throwaway_redis() as redis_url:
+        server_env = dict(env, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY, WECHAT_APPID=APPID,
+                          WECHAT_SECRET="bench")
+        if redis_url:
+            server_env["REDIS_URL"] = redis_url
+        with gunicorn_server(env=server_env) as (host, port):
+            pushes = push_requests(PUSHES)
+            result = http_load(host, port, pushes, concurrency=CONCURRENCY, warmup=0,
+                               keep_bodies=True)
+    bad = sum(1 for _, status, body in result.per_request if status != 200 or b"<Encrypt>" not in body)
+    print(base_once.line(f"hello-world POST / ({PUSHES} requests)"))
+    print(result.line(f"/wechat/callback AES ({PUSHES} pushes)"))
+    print(f"  nonce guard: {'Redis' if redis_url else 'database'}; pushes without an encrypted "
+          f"passive reply: {bad}")
+    print("  " + report_ratio("callback vs hello-world", result.rps, base_once.rps, "≥ 0.5"))
+    print(f"  p99 {result.pct(99):.1f} ms against WeChat's 5000 ms deadline: "
+          f"{'OK' if result.pct(99) < 1000 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

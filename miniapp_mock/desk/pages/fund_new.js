@@ -1,0 +1,100 @@
+// 新建维修资金事项: what, how much, whose rooms share the cost, which rule decides,
+// and until when. Saved as a draft; opening the vote is a separate, deliberate step.
+
+import { busy, errorBox, field, h } from "../../shared/dom.js";
+import { localInput } from "../../shared/format.js";
+import { navigate } from "../../shared/router.js";
+import { api, setActions } from "../core.js";
+
+const BASES = [["either", "面积或人数任一项超过"], ["area", "按专有面积"], ["headcount", "按业主人数"], ["both", "面积和人数均超过"]];
+
+export default async function render(ctx) {
+  setActions(h("a", { class: "btn btn-plain btn-small", href: "#/fund" }, "返回列表"));
+  const rules = await api.get("/api/v1/fund/rules", undefined, { signal: ctx.signal });
+  if (!ctx.isCurrent()) return;
+
+  const title = h("input", { type: "text", name: "title", maxlength: "100", required: true, placeholder: "如：3栋电梯更换曳引机" });
+  const description = h("textarea", { name: "description", rows: "4", maxlength: "5000", placeholder: "维修原因、方案、报价来源、施工单位等" });
+  const amount = h("input", { type: "text", name: "amount_yuan", inputmode: "decimal", required: true, placeholder: "如 86000.00", pattern: "\\d+(\\.\\d{1,2})?" });
+  const scopeKind = h("select", { name: "scope_kind" },
+    h("option", { value: "buildings", text: "指定楼栋" }), h("option", { value: "community", text: "全小区" }));
+  const buildings = h("input", { type: "text", name: "buildings", placeholder: "楼栋号，多个用逗号分隔，如 3 或 1,2" });
+  const rule = h("select", { name: "rule" }, rules.rules.map((r) => h("option", { value: r.code, text: r.label })));
+  const ruleHelp = h("p", { class: "rule-help" });
+  const closesAt = h("input", { type: "datetime-local", name: "closes_at", value: localInput(new Date(Date.now() + 7 * 86400000)).replace(/T.*/, "T18:00") });
+  const opensAt = h("input", { type: "datetime-local", name: "opens_at" });
+  const threshold = h("input", { type: "text", name: "objection_threshold", value: rules.objection_threshold, maxlength: "16" });
+  const basis = h("select", { name: "objection_basis" }, BASES.map(([v, t]) => h("option", { value: v, text: t, selected: v === rules.objection_basis })));
+  const emergencyCase = h("select", { name: "emergency_case" }, rules.emergency_cases.map((c) => h("option", { value: c.code, text: c.label })));
+
+  const objectionFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "否定表决设置" }),
+    h("div", { class: "grid-2" }, field("异议比例", threshold, { hint: "超过该比例即否决，如 1/3" }), field("计算方式", basis)));
+  const emergencyFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "应急情形" }), field("情形", emergencyCase));
+  const deadlineFields = h("div", { class: "grid-2" },
+    field("表决截止时间（北京时间）", closesAt, { required: true }), field("开始时间（可选，默认立即开始）", opensAt));
+  const buildingsField = field("楼栋", buildings);
+  const status = h("div", { class: "form-status" });
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "保存草稿");
+
+  function sync() {
+    const r = rule.value;
+    const info = rules.rules.find((x) => x.code === r);
+    ruleHelp.textContent = info ? info.explanation : "";
+    objectionFields.hidden = r !== "objection";
+    emergencyFields.hidden = r !== "emergency";
+    deadlineFields.hidden = r === "emergency";
+    buildingsField.hidden = scopeKind.value !== "buildings";
+  }
+  rule.addEventListener("change", sync);
+  scopeKind.addEventListener("change", sync);
+
+  const form = h("form", { class: "panel form-panel", novalidate: true },
+    field("事项名称", title, { required: true }),
+    field("说明", description),
+    h("div", { class: "grid-2" }, field("使用金额（元）", amount, { required: true }), field("分摊范围", scopeKind)),
+    buildingsField,
+    field("表决规则", rule), ruleHelp,
+    h("p", { class: "field-hint", text: rules.headcount_note }),
+    objectionFields, emergencyFields, deadlineFields,
+    status, h("div", { class: "btn-row" }, submit, h("a", { class: "btn btn-plain", href: "#/fund" }, "取消")));
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    status.replaceChildren();
+    const data = {
+      title: title.value.trim(), description: description.value.trim(),
+      amount_yuan: amount.value.trim(), rule: rule.value,
+    };
+    if (scopeKind.value === "community") data.scope = { community: true };
+    else data.scope = { buildings: buildings.value.split(/[,，、\s]+/).map((b) => b.replace(/栋$/, "").trim()).filter(Boolean) };
+    if (rule.value === "emergency") {
+      data.emergency_case = emergencyCase.value;
+    } else {
+      if (closesAt.value) data.closes_at = `${closesAt.value}:00`;
+      if (opensAt.value) data.opens_at = `${opensAt.value}:00`;
+    }
+    if (rule.value === "objection") {
+      data.objection_threshold = threshold.value.trim();
+      data.objection_basis = basis.value;
+    }
+    const problems = [];
+    if (!data.title) problems.push("请填写事项名称");
+    if (!/^\d+(\.\d{1,2})?$/.test(data.amount_yuan)) problems.push("请填写正确的金额（最多两位小数）");
+    if (data.scope.buildings && !data.scope.buildings.length) problems.push("请填写楼栋");
+    if (problems.length) {
+      status.replaceChildren(errorBox({ message: problems.join("；") }));
+      return;
+    }
+    busy(submit, async () => {
+      try {
+        const created = await api.post("/api/v1/fund-proposals", data);
+        navigate(`/fund/${created.id}`, { replace: true });
+      } catch (error) {
+        status.replaceChildren(errorBox(error));
+      }
+    });
+  });
+  ctx.el.append(form);
+  sync();
+  title.focus();
+}

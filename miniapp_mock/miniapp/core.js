@@ -1,0 +1,89 @@
+// State shared by the phone pages: the API client (token kept in localStorage, as
+// wx.setStorage keeps it on the phone), who is signed in, and the shell's title bar.
+
+import { createApi } from "../shared/api.js";
+import { navigate } from "../shared/router.js";
+import { toast } from "../shared/dom.js";
+
+export const TOKEN_KEY = "wuye.miniapp.token";
+
+export const api = createApi({
+  storage: window.localStorage,
+  tokenKey: TOKEN_KEY,
+  onUnauthorized(error) {
+    session.me = null;
+    toast(error.message || "登录已失效，请重新登录", "error");
+    navigate("/login", { replace: true });
+  },
+});
+
+export const session = {
+  me: null,
+  get signedIn() {
+    return Boolean(api.token());
+  },
+};
+
+/** The signed-in user (/api/v1/me), cached; `fresh` reloads it. */
+export async function loadMe({ fresh = false } = {}) {
+  if (!session.me || fresh) session.me = await api.get("/api/v1/me");
+  return session.me;
+}
+
+export function signIn(token, user) {
+  api.setToken(token);
+  session.me = user || null;
+}
+
+export async function signOut() {
+  try {
+    if (api.token()) await api.post("/api/v1/auth/logout");
+  } catch {
+    /* signing out locally is what matters here */
+  }
+  api.setToken(null);
+  session.me = null;
+  navigate("/login", { replace: true });
+}
+
+/** Rooms the user is bound to as owner of record (may vote, may bind more). */
+export function ownerRooms(me) {
+  return (me && me.rooms ? me.rooms : []).filter((r) => r.relation === "owner");
+}
+
+export function hasRole(me, role) {
+  return Boolean(me && me.roles && me.roles.includes(role));
+}
+
+// The shell (app.js) registers how to change the navigation bar title.
+const shellHooks = { setTitle: () => {}, setBadge: () => {} };
+export function registerShell(hooks) {
+  Object.assign(shellHooks, hooks);
+}
+export function setTitle(text) {
+  shellHooks.setTitle(text);
+}
+export function refreshBadge() {
+  shellHooks.setBadge();
+}
+
+/** "/tickets/12" or a WeChat page path ("pages/ticket/detail?id=12") → our route. */
+export function linkToRoute(link) {
+  if (!link) return null;
+  const text = String(link).replace(/^#/, "");
+  let m = /tickets?\/(\d+)/.exec(text) || /ticket[^?]*\?(?:.*&)?id=(\d+)/.exec(text);
+  if (m) return `/tickets/${m[1]}`;
+  m = /fund(?:-proposals)?\/(\d+)/.exec(text) || /fund[^?]*\?(?:.*&)?id=(\d+)/.exec(text);
+  if (m) return `/fund/${m[1]}`;
+  if (/chat|conversation/.test(text)) return "/chat";
+  if (/bill|fee/.test(text)) return "/bills";
+  return null;
+}
+
+/** Return to the previous page (it reloads its data), or go to `path` if this page
+ * was opened directly. Used after a form whose result the previous page shows. */
+export function goBackOr(path) {
+  const state = window.history.state;
+  if (state && typeof state.depth === "number" && state.depth > 0) window.history.back();
+  else navigate(path, { replace: true });
+}

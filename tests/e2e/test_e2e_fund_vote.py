@@ -1,0 +1,113 @@
+"""维修资金 end to end: a committee member drafts and opens an objection vote (否定表决)
+at the desk → owners in scope lodge objections on their phones, confirming first and
+keeping a receipt → the desk's live tally moves → the committee closes the vote and
+owners see the published outcome."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import desk_login, phone_login
+
+pytestmark = pytest.mark.e2e
+
+TITLE = "1栋屋面防水层翻新"
+
+
+def object_on_phone(page, name: str, screenshot=None) -> str:
+    """The owner opens the proposal, objects, confirms, and gets a receipt."""
+    phone_login(page, name)
+    page.get_by_role("link", name="维修资金", exact=True).click()
+    page.locator(".proposal-item", has_text=TITLE).click()
+    expect(page.locator("#proposal-status")).to_have_text("表决中")
+    expect(page.locator(".deadline")).to_contain_text("还剩")
+    page.locator("#go-vote").click()
+    expect(page.get_by_label("我对该事项提出异议")).to_be_checked()
+    page.get_by_role("button", name="提交异议").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("提交后不可更改或撤回")
+    expect(dialog.locator(".confirm-choice")).to_have_text("提出异议")
+    if screenshot:
+        screenshot(page, "miniapp-vote-confirm")
+    dialog.get_by_role("button", name="确认提交").click()
+    expect(page.locator(".result-title")).to_have_text("异议已提交")
+    receipt = page.locator("#receipt .receipt-code").inner_text()
+    assert len(receipt) >= 20
+    page.get_by_role("button", name="核验回执").click()
+    expect(page.locator(".verify-out")).to_contain_text("回执已在表决日志中")
+    expect(page.locator(".verify-out")).to_contain_text("校验完整")
+    if screenshot:
+        screenshot(page, "miniapp-receipt")
+    return receipt
+
+
+def test_committee_opens_vote_owners_object_tally_moves_close_publishes(open_page, screenshot):
+    committee = open_page("desk", "committee 张伟")
+    desk_login(committee, committee="张伟")
+    expect(committee.locator("#top-title")).to_have_text("维修资金")
+
+    # --- draft and open an objection vote for building 1
+    committee.locator("#new-proposal").click()
+    committee.get_by_label("事项名称").fill(TITLE)
+    committee.get_by_label("说明").fill("1栋屋面多处渗漏，拟整体翻新防水层，费用按1栋业主专有面积分摊。")
+    committee.get_by_label("使用金额（元）").fill("128000.00")
+    committee.get_by_label("分摊范围").select_option("buildings")
+    committee.get_by_label("楼栋").fill("1")
+    committee.get_by_label("表决规则").select_option("objection")
+    expect(committee.locator(".rule-help")).to_contain_text("异议")
+    screenshot(committee, "desk-fund-new")
+    committee.get_by_role("button", name="保存草稿").click()
+    expect(committee).to_have_url(re.compile(r"#/fund/\d+$"))
+    proposal_id = committee.url.rsplit("/", 1)[1]
+    expect(committee.locator("#proposal-status")).to_have_text("草稿")
+    committee.locator("#open-vote").click()
+    committee.get_by_role("dialog").get_by_role("button", name="开始表决").click()
+    expect(committee.locator("#proposal-status")).to_have_text("表决中")
+    object_headcount = committee.locator("#tally-object-headcount .tally-value")
+    expect(object_headcount).to_contain_text("0 人 /")
+    eligible = committee.locator(".tally-scope").inner_text()
+    assert "业主" in eligible
+
+    # --- an owner outside the scope may not vote
+    outsider = open_page("phone", "owner 刘洋 (building 3)")
+    phone_login(outsider, "刘洋")
+    outsider.goto("/miniapp/#/fund")
+    outsider.locator(".proposal-item", has_text=TITLE).click()
+    expect(outsider.locator("#my-vote")).to_contain_text("没有本事项分摊范围内的房屋")
+    expect(outsider.locator("#go-vote")).to_have_count(0)
+
+    # --- owners object; the committee's live tally follows
+    li = open_page("phone", "owner 李娜")
+    object_on_phone(li, "李娜", screenshot)
+    expect(object_headcount).to_contain_text("1 人 /")
+
+    wang = open_page("phone", "owner 王芳 (two rooms)")
+    object_on_phone(wang, "王芳")
+    # one owner with two rooms is one person with both rooms' area
+    expect(object_headcount).to_contain_text("2 人 /")
+    expect(committee.locator("#tally-object-rooms")).to_contain_text("3 户")
+    expect(committee.locator(".ballots-table, table", has_text="王芳")).to_be_visible()
+    screenshot(committee, "desk-tally")
+
+    # a ballot is final: the owner's vote page now shows the receipt, not the form
+    li.goto(f"/miniapp/#/fund/{proposal_id}/vote")
+    expect(li.locator("#receipt")).to_be_visible()
+    expect(li.get_by_role("button", name="提交异议")).to_have_count(0)
+
+    # --- the committee closes the vote; the outcome is frozen and published
+    committee.locator("#close-vote").click()
+    committee.get_by_role("dialog").get_by_role("button", name="结束表决").click()
+    expect(committee.locator("#proposal-status")).to_have_text("已结束")
+    expect(committee.locator(".detail-head .outcome")).to_have_attribute("data-outcome", "passed")
+    expect(committee.locator(".live-dot")).to_be_hidden()
+
+    # the owner sees the published result and their receipt
+    li.goto("/miniapp/#/fund")
+    li.locator(".proposal-item", has_text=TITLE).click()
+    expect(li.locator("#proposal-status")).to_have_text("已结束")
+    expect(li.locator(".proposal-hero .outcome")).to_have_text("通过")
+    expect(li.locator("#tally")).to_contain_text("结果已冻结并公示")
+    expect(li.locator("#receipt .ballot-choice")).to_contain_text("提出异议")
+    screenshot(li, "miniapp-proposal")
