@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: demo test test-sqlite test-postgresql install install-test migrate seed bench clean
+.PHONY: demo test test-sqlite test-postgresql install install-test migrate seed bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test-sqlite: install-test
 
 test-postgresql: install-test
 	TEST_DB=postgresql $(BIN)/python -m pytest -q -m "not e2e"
+
+## Refresh the README's screenshots (the browser tests save every main screen)
+screenshots: install-test
+	E2E_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/e2e
 
 bench: install-test
 	$(BIN)/python -m bench

@@ -20,28 +20,14 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.command("import-ledger")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--community", "community_name", default=None, help="community name (created if missing)")
-@with_appcontext
-def import_ledger_command(csv_file: Path, community_name: str | None):
-    """Import rooms, areas and owners of record from a ledger CSV (all or nothing)."""
-    from backend.services.community import get_or_create_community, resolve_community
-    from backend.services.ledger import ImportFailed, import_ledger
+def _import_csv(importer, community, csv_file: Path):
+    """Run an all-or-nothing CSV import; with bad rows, print each one's line number
+    and reason and exit 1 (nothing is imported)."""
     from backend.errors import AppError
+    from backend.services.ledger import ImportFailed
 
-    started = time.perf_counter()
     try:
-        if community_name:
-            community, _ = get_or_create_community(community_name)
-        else:
-            try:
-                community = resolve_community(None)
-            except AppError as exc:
-                if exc.code == "community_not_found":
-                    _fail("还没有小区：首次导入请用 --community 指定小区名称")
-                raise
-        result = import_ledger(community, csv_file.read_bytes())
+        result = importer(community, csv_file.read_bytes())
         db.session.commit()
     except ImportFailed as exc:
         db.session.rollback()
@@ -51,6 +37,30 @@ def import_ledger_command(csv_file: Path, community_name: str | None):
     except AppError as exc:
         db.session.rollback()
         _fail(exc.message)
+    return result
+
+
+@click.command("import-ledger")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", "community_name", default=None, help="community name (created if missing)")
+@with_appcontext
+def import_ledger_command(csv_file: Path, community_name: str | None):
+    """Import rooms, areas and owners of record from a ledger CSV (all or nothing)."""
+    from backend.errors import AppError
+    from backend.services.community import get_or_create_community, resolve_community
+    from backend.services.ledger import import_ledger
+
+    started = time.perf_counter()
+    if community_name:
+        community, _ = get_or_create_community(community_name)
+    else:
+        try:
+            community = resolve_community(None)
+        except AppError as exc:
+            if exc.code == "community_not_found":
+                _fail("还没有小区：首次导入请用 --community 指定小区名称")
+            _fail(exc.message)
+    result = _import_csv(import_ledger, community, csv_file)
     elapsed = time.perf_counter() - started
     click.echo(f"{community.name}: created {result.created}, updated {result.updated}, "
                f"unchanged {result.unchanged} rooms; owners created {result.owners_created}, "
@@ -67,20 +77,13 @@ def import_bills_command(csv_file: Path, community_name: str | None):
     """Import property-fee bills (all or nothing)."""
     from backend.errors import AppError
     from backend.services.community import resolve_community
-    from backend.services.ledger import ImportFailed, import_bills
+    from backend.services.ledger import import_bills
 
     try:
         community = resolve_community(community_name)
-        result = import_bills(community, csv_file.read_bytes())
-        db.session.commit()
-    except ImportFailed as exc:
-        db.session.rollback()
-        for line, reason in exc.errors:
-            click.echo(f"line {line}: {reason}", err=True)
-        _fail(f"导入失败：{len(exc.errors)} 行有错误，未导入任何数据")
     except AppError as exc:
-        db.session.rollback()
         _fail(exc.message)
+    result = _import_csv(import_bills, community, csv_file)
     click.echo(f"{community.name}: bills created {result.created}, updated {result.updated}, "
                f"unchanged {result.unchanged}")
 
@@ -245,19 +248,6 @@ def bot_eval_command(questions: Path, rules_path: Path | None, min_accuracy: flo
         _fail(f"accuracy {report.accuracy:.1%} is below {min_accuracy:.0%}")
 
 
-COMMANDS = [
-    import_ledger_command, import_bills_command, set_fee_command, create_staff_command,
-    grant_committee_command, seed_demo_command, worker_command, relay_outbox_command,
-    tick_command,
-    bot_eval_command,
-]
-
-
-def register(app) -> None:
-    for command in COMMANDS:
-        app.cli.add_command(command)
-
-
 # --- maintenance fund (专项维修资金) ---
 @click.command("verify-ballots")
 @click.argument("proposal_id", type=int)
@@ -290,25 +280,15 @@ def import_fund_ledger_command(csv_file: Path, community_name: str | None):
     from backend.errors import AppError
     from backend.services.community import resolve_community
     from backend.services.fund_ledger import import_fund_ledger
-    from backend.services.ledger import ImportFailed
 
     try:
         community = resolve_community(community_name)
-        result = import_fund_ledger(community, csv_file.read_bytes())
-        db.session.commit()
-    except ImportFailed as exc:
-        db.session.rollback()
-        for line, reason in exc.errors:
-            click.echo(f"line {line}: {reason}", err=True)
-        _fail(f"导入失败：{len(exc.errors)} 行有错误，未导入任何数据")
     except AppError as exc:
-        db.session.rollback()
         _fail(exc.message)
+    result = _import_csv(import_fund_ledger, community, csv_file)
     click.echo(f"{community.name}: fund entries created {result.created}, updated {result.updated}, "
                f"unchanged {result.unchanged}")
 
-
-COMMANDS.extend([verify_ballots_command, import_fund_ledger_command])
 
 
 # --- tickets (报事报修) ---
@@ -330,4 +310,14 @@ def sweep_photos_command(older_than_hours: float, dry_run: bool):
                f"{'would delete' if dry_run else 'deleted'} {len(result['removed'])}")
 
 
-COMMANDS.extend([sweep_photos_command])
+COMMANDS = [
+    import_ledger_command, import_bills_command, set_fee_command, create_staff_command,
+    grant_committee_command, seed_demo_command, worker_command, relay_outbox_command,
+    tick_command, bot_eval_command, verify_ballots_command, import_fund_ledger_command,
+    sweep_photos_command,
+]
+
+
+def register(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

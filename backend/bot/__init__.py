@@ -57,10 +57,10 @@ def asker_for(user) -> Asker:
 
     if user is None:
         return Asker(None, None, [])
-    # The principal comes with its bindings, rooms, buildings and community loaded
-    # (services.auth._load_principal): no query here for a resident.
+    # The principal comes with its bindings, rooms and buildings loaded
+    # (services.auth._load_principal): only the community is fetched here.
     rooms = [b.room for b in sorted(user.bindings, key=lambda b: b.id)]
-    community = rooms[0].building.community if rooms else None
+    community = db.session.get(Community, rooms[0].community_id) if rooms else None
     if community is None:
         staff_ids = sorted(staff_community_ids(user))
         if staff_ids:

@@ -306,6 +306,10 @@ def run_periodic(force: bool = False) -> list[str]:
     return ran
 
 
+def _periodic_due() -> bool:
+    return time.monotonic() - _INLINE_PERIODIC_STATE["last"] >= TICK_SECONDS
+
+
 def maybe_run_periodic_inline() -> None:
     """Inline mode has no scheduler: run periodic work at most every TICK_SECONDS,
     after a response has been sent, and any delayed jobs that have come due."""
@@ -368,7 +372,7 @@ def init_app(app) -> None:
                 dispatch(ids, response)
             except Exception:  # noqa: BLE001 - the change is committed; relay retries
                 log.exception("dispatch failed; jobs stay in the outbox")
-        elif not uses_redis() and not app.testing:
+        elif not uses_redis() and not app.testing and _periodic_due():
             response.call_on_close(lambda: _periodic_in_context(app))
         return response
 

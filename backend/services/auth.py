@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend import wechat
@@ -19,7 +19,11 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+    serializer = current_app.extensions.get("token_serializer")
+    if serializer is None:
+        serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+        current_app.extensions["token_serializer"] = serializer
+    return serializer
 
 
 def issue_token(user: User) -> str:
@@ -41,19 +45,21 @@ def user_from_token(token: str) -> User:
 
 def _load_principal(user_id) -> User | None:
     """The user with what almost every permission check needs (staff roles, room
-    bindings with their rooms), in three queries instead of one per relationship."""
+    bindings with their rooms, buildings, units, owners), in one query: cheaper than
+    a query per relationship, and this runs on every signed-in request. (Communities
+    are left out: their settings are a JSON document few requests need.)"""
     if not isinstance(user_id, int):
         return None
-    return db.session.scalar(
+    return db.session.scalars(
         select(User).where(User.id == user_id).options(
-            selectinload(User.staff_roles),
-            selectinload(User.bindings).joinedload(RoomBinding.room).options(
-                joinedload(Room.building).joinedload(Building.community),
+            joinedload(User.staff_roles),
+            joinedload(User.bindings).joinedload(RoomBinding.room).options(
+                joinedload(Room.building),
                 joinedload(Room.unit),
                 joinedload(Room.owner),
             ),
         )
-    )
+    ).unique().one_or_none()
 
 
 def revoke_tokens(user: User) -> None:

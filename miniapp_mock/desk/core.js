@@ -1,50 +1,19 @@
-// State shared by the desk console's pages: the API client (token kept in
-// sessionStorage, so a shared front-desk screen forgets it when the tab closes),
-// the signed-in staff member and what their roles let them see.
+// State shared by the desk console's pages: the session (shared/session.js), and
+// what the signed-in staff member's roles let them see.
 
-import { createApi } from "../shared/api.js";
-import { navigate } from "../shared/router.js";
-import { toast } from "../shared/dom.js";
+import { createSession } from "../shared/session.js";
 
 export const TOKEN_KEY = "wuye.desk.token";
 
-export const api = createApi({
+const current = createSession({
   storage: window.sessionStorage,
   tokenKey: TOKEN_KEY,
-  onUnauthorized(error) {
-    session.me = null;
-    toast(error.message || "登录已失效，请重新登录", "error");
-    navigate("/login", { replace: true });
-  },
 });
-
-export const session = {
-  me: null,
-  get signedIn() {
-    return Boolean(api.token());
-  },
-};
-
-export async function loadMe({ fresh = false } = {}) {
-  if (!session.me || fresh) session.me = await api.get("/api/v1/me");
-  return session.me;
-}
-
-export function signIn(token, user) {
-  api.setToken(token);
-  session.me = user || null;
-}
-
-export async function signOut() {
-  try {
-    if (api.token()) await api.post("/api/v1/auth/logout");
-  } catch {
-    /* local sign-out is what matters */
-  }
-  api.setToken(null);
-  session.me = null;
-  navigate("/login", { replace: true });
-}
+export const api = current.api;
+export const session = current.session;
+export const loadMe = current.loadMe;
+export const signIn = current.signIn;
+export const signOut = current.signOut;
 
 export function hasRole(me, ...roles) {
   const mine = (me && me.roles) || [];

@@ -1,50 +1,20 @@
-// State shared by the phone pages: the API client (token kept in localStorage, as
-// wx.setStorage keeps it on the phone), who is signed in, and the shell's title bar.
+// State shared by the phone pages: the session (shared/session.js) and the shell's
+// title bar.
 
-import { createApi } from "../shared/api.js";
 import { navigate } from "../shared/router.js";
-import { toast } from "../shared/dom.js";
+import { createSession } from "../shared/session.js";
 
 export const TOKEN_KEY = "wuye.miniapp.token";
 
-export const api = createApi({
+const current = createSession({
   storage: window.localStorage,
   tokenKey: TOKEN_KEY,
-  onUnauthorized(error) {
-    session.me = null;
-    toast(error.message || "登录已失效，请重新登录", "error");
-    navigate("/login", { replace: true });
-  },
 });
-
-export const session = {
-  me: null,
-  get signedIn() {
-    return Boolean(api.token());
-  },
-};
-
-/** The signed-in user (/api/v1/me), cached; `fresh` reloads it. */
-export async function loadMe({ fresh = false } = {}) {
-  if (!session.me || fresh) session.me = await api.get("/api/v1/me");
-  return session.me;
-}
-
-export function signIn(token, user) {
-  api.setToken(token);
-  session.me = user || null;
-}
-
-export async function signOut() {
-  try {
-    if (api.token()) await api.post("/api/v1/auth/logout");
-  } catch {
-    /* signing out locally is what matters here */
-  }
-  api.setToken(null);
-  session.me = null;
-  navigate("/login", { replace: true });
-}
+export const api = current.api;
+export const session = current.session;
+export const loadMe = current.loadMe;
+export const signIn = current.signIn;
+export const signOut = current.signOut;
 
 /** Rooms the user is bound to as owner of record (may vote, may bind more). */
 export function ownerRooms(me) {
