@@ -42,6 +42,8 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         # Subscribe-message template ids, per event kind ("ticket_status", ...).
         "WECHAT_TEMPLATE_TICKET": env.get("WECHAT_TEMPLATE_TICKET", ""),
         "WECHAT_TEMPLATE_FUND": env.get("WECHAT_TEMPLATE_FUND", ""),
+        # the mini-program page a subscribe message opens (it routes by ?link=)
+        "WECHAT_ENTRY_PAGE": env.get("WECHAT_ENTRY_PAGE", "pages/index/index"),
         "DEV_LOGIN": _bool(env.get("DEV_LOGIN"), app_env != "production"),
         "TOKEN_TTL_SECONDS": _int(env.get("TOKEN_TTL_SECONDS"), 7 * 24 * 3600),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
@@ -50,7 +52,6 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "MAX_PHOTO_BYTES": _int(env.get("MAX_PHOTO_BYTES"), 10 * 1024 * 1024),
         "MAX_PHOTOS": 9,
         "SERVE_MINIAPP": _bool(env.get("SERVE_MINIAPP"), True),
-        "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Owner chat and the bot (backend/bot, services/chat.py, routes/wechat_callback.py).
         "BOT_RULES_PATH": env.get("BOT_RULES_PATH") or None,  # default: backend/bot/rules.yaml

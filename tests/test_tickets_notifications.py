@@ -42,7 +42,8 @@ def test_each_status_change_reaches_the_reporter_in_app_and_on_wechat(
     assert [m["data"]["phrase2"]["value"] for m in sent] == ["已受理", "已派单", "处理中", "已完成"]
     first = sent[0]
     assert first["touser"] == "openid-O-1" and first["template_id"] == "tmpl-ticket"
-    assert first["page"] == f"/tickets/{tid}"
+    # the message opens the mini-program entry page, which routes by the in-app link
+    assert first["page"] == f"pages/index/index?link=%2Ftickets%2F{tid}"
     thing = first["data"]["thing1"]["value"]
     assert len(thing) == 20 and thing.endswith("…") and LONG.startswith(thing[:-1])
     assert all(len(m["data"]["thing4"]["value"]) <= 20 for m in sent)

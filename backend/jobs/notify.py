@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from flask import current_app
 
@@ -19,6 +20,14 @@ def template_for(kind: str) -> str:
     if kind.startswith("fund"):
         return cfg.get("WECHAT_TEMPLATE_FUND", "")
     return cfg.get("WECHAT_TEMPLATE_TICKET", "")
+
+
+def page_for(link: str | None) -> str | None:
+    """The mini-program page a subscribe message opens: WeChat wants a page path, so
+    every notification opens the entry page, which routes by the in-app link."""
+    if not link:
+        return None
+    return f"{current_app.config['WECHAT_ENTRY_PAGE']}?link={quote(link, safe='')}"
 
 
 @job("notify.wechat", queue="default", timeout=30, retries=3, intervals=(10, 60, 300))
@@ -41,7 +50,7 @@ def send_wechat_notification(notification_id: int, data: dict) -> None:
         return
     values = data or {"thing1": note.title, "thing2": note.body or note.title}
     try:
-        wechat.send_subscribe_message(user.openid, template, values, page=note.link)
+        wechat.send_subscribe_message(user.openid, template, values, page=page_for(note.link))
     except wechat.WechatError as exc:
         if exc.errcode == wechat.ERR_SUBSCRIBE_REFUSED:
             note.wechat_state = "refused"
