@@ -116,7 +116,8 @@ def seed_demo() -> str:
         result = getattr(importlib.import_module(module_name), func_name)(community)
         if result:
             summary.append(str(result))
-    return f"{community.name}: " + ", ".join(s for s in summary if s) if summary else community.name
+    done = ", ".join(s for s in summary if s)
+    return f"{community.name}: {done}" if done else f"{community.name}: already seeded, nothing changed"
 
 
 def _owner(community: Community, ref: str) -> OwnerOfRecord | None:
