@@ -73,8 +73,13 @@ def test_work_survives_redis_down_and_runs_on_a_real_worker_when_back(
 
     rq_worker(WECHAT_APPID="")  # a real `flask worker` process; it relays on start
     wait_for(lambda: _state(down, note_id) == "skipped", timeout=30)
-    with down.app_context():
-        assert db.session.scalar(db.select(OutboxJob)).done_at is not None
+
+    def job_done():
+        # the job commits its work, then its outbox row is marked done
+        with down.app_context():
+            return db.session.scalar(db.select(OutboxJob)).done_at is not None
+
+    wait_for(job_done, timeout=30)
 
 
 def test_jobs_committed_with_redis_up_run_on_the_worker(make_app, redis_url, rq_worker):

@@ -314,7 +314,10 @@ def test_a_bot_answer_that_misses_the_deadline_follows_as_a_customer_service_mes
     assert response.status_code == 200 and response.get_data(as_text=True) == "success"
     calls = wait_for(lambda: cs_calls(wechat_api))
     assert calls[0]["touser"] == OPENID and "服务电话" in calls[0]["text"]["content"]
-    with app.app_context():
-        wait_for(lambda: db.session.scalar(db.select(Message.delivery).filter_by(sender="bot"))
-                 is not None and db.session.scalar(db.select(Message.delivery)
-                                                   .filter_by(sender="bot")).value == "sent")
+    def delivered():
+        # a fresh context per poll: one long transaction would never see the job's commit
+        with app.app_context():
+            delivery = db.session.scalar(db.select(Message.delivery).filter_by(sender="bot"))
+            return delivery is not None and delivery.value == "sent"
+
+    wait_for(delivered)
