@@ -5,7 +5,6 @@ overlaps it, or two workers change things once."""
 from __future__ import annotations
 
 import logging
-import time
 
 from backend.extensions import db
 from backend.jobs.registry import job, periodic
@@ -13,32 +12,17 @@ from backend.models import FundProposal, ProposalStatus, utcnow
 from backend.services import fund as fund_service
 
 log = logging.getLogger(__name__)
-MAX_EARLY_SECONDS = 5
-
-
-def _wait_for(when, proposal_id: int) -> bool:
-    """rq's scheduler keeps times in whole seconds and may run a job up to a second
-    before its time: wait for the moment itself. False if it is further off (clock
-    skew between machines?): the periodic sweep then acts in time."""
-    early = (when - utcnow()).total_seconds()
-    db.session.rollback()  # hold no transaction (SQLite: no write lock) while waiting
-    if early > MAX_EARLY_SECONDS:
-        log.warning("fund proposal %s: job ran %.0f s early; left to the sweep", proposal_id, early)
-        return False
-    if early > 0:
-        time.sleep(early + 0.01)
-    return True
 
 
 @job("fund.start_voting", queue="default", timeout=120, retries=3, intervals=(10, 60, 300))
 def start_voting(proposal_id: int) -> None:
-    """Scheduled at ``opens_at`` when a vote is opened ahead of time."""
+    """Scheduled at ``opens_at`` when a vote is opened ahead of time (the runner never
+    starts a job before its ``run_after``)."""
     proposal = db.session.get(FundProposal, proposal_id)
     if proposal is None or proposal.status != ProposalStatus.scheduled:
         return
-    if _wait_for(proposal.opens_at, proposal_id):
-        fund_service.start_scheduled(proposal_id)
-        db.session.commit()
+    fund_service.start_scheduled(proposal_id)
+    db.session.commit()
 
 
 @job("fund.close", queue="default", timeout=120, retries=3, intervals=(10, 60, 300))
@@ -47,9 +31,8 @@ def close_voting(proposal_id: int) -> None:
     proposal = db.session.get(FundProposal, proposal_id)
     if proposal is None or proposal.status != ProposalStatus.voting:
         return
-    if _wait_for(proposal.closes_at, proposal_id):
-        fund_service.close_voting(proposal_id)
-        db.session.commit()
+    fund_service.close_voting(proposal_id)
+    db.session.commit()
 
 
 @job("fund.notify", queue="default", timeout=600, retries=3, intervals=(10, 60, 300))

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 15
 TICK_JOB_ID = "periodic-tick"
 STALE_ENQUEUED_AFTER = timedelta(hours=1)
+MAX_EARLY_SECONDS = 5
 _INLINE_PERIODIC_STATE = {"last": 0.0}
 
 
@@ -230,6 +231,18 @@ def run_outbox_job(outbox_id: int, _inline: bool = False) -> str:
         if row.done_at is not None or row.failed:
             return "already-done"
         spec = JOBS[row.name]
+        early = (row.run_after - _now()).total_seconds()
+        if early > 0 and not _inline:
+            # rq's scheduler keeps whole seconds and may fire a little early: wait for
+            # the moment itself; much earlier (clock skew) goes back to the relay.
+            db.session.rollback()  # hold no transaction (SQLite: no lock) meanwhile
+            if early > MAX_EARLY_SECONDS:
+                db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id)
+                                   .values(enqueued_at=None))
+                db.session.commit()
+                return "not-due"
+            time.sleep(early + 0.01)
+            row = db.session.get(OutboxJob, outbox_id)
         row.attempts += 1
         row.started_at = _now()
         args = list(row.args)
