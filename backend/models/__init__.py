@@ -41,3 +41,4 @@ from backend.models.ticket import (  # noqa: F401
     TicketStatus,
 )
 from backend.models.chat import BotMiss, Channel, Conversation, ConversationState, Delivery, Message, Sender, WechatNonce  # noqa: F401,E501
+from backend.models.login_code import DeskLoginCode  # noqa: F401

@@ -1,5 +1,6 @@
 // 登录工作台: staff sign in with username and password; committee members (who are
-// owners) sign in through WeChat — in this demo, by picking one.
+// owners and sign in to the mini-program with WeChat) type a one-time code from the
+// mini-program (我的 → 登录物业工作台). In development the demo picker signs them in too.
 
 import { busy, errorBox, field, h, loading } from "../../shared/dom.js";
 import { label, ROLE } from "../../shared/labels.js";
@@ -18,6 +19,36 @@ export default async function render(ctx) {
     signIn(body.token, body.user);
     navigate("/home", { replace: true });
   }
+
+  // 业委会委员登录: a one-time code shown in the mini-program.
+  const codeStatus = h("div", { class: "form-status" });
+  const codeInput = h("input", {
+    type: "text", name: "desk-code", autocomplete: "one-time-code", required: true, maxlength: "32",
+    autocapitalize: "characters", spellcheck: "false", placeholder: "例如 K7M2-9QXP", class: "desk-code-input",
+  });
+  const codeSubmit = h("button", { type: "submit", class: "btn btn-block" }, "使用登录码登录");
+  const codeForm = h("form", { class: "login-form desk-code-form", novalidate: true, "aria-labelledby": "desk-code-title" },
+    h("h3", { id: "desk-code-title", class: "demo-group", text: "业委会委员登录" }),
+    field("登录码", codeInput, { hint: "在小程序“我的 → 登录物业工作台”获取，5 分钟内有效，仅可使用一次" }),
+    codeStatus, codeSubmit);
+  codeForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    codeStatus.replaceChildren();
+    const code = codeInput.value.replace(/[\s\-－—_]/g, "");
+    if (!code) {
+      codeStatus.replaceChildren(errorBox({ message: "请输入小程序中显示的登录码" }));
+      codeInput.focus();
+      return;
+    }
+    busy(codeSubmit, async () => {
+      try {
+        await finish(await api.post("/api/v1/auth/desk-code-login", { code: codeInput.value.trim() }));
+      } catch (error) {
+        codeStatus.replaceChildren(errorBox(error));
+        codeInput.select();
+      }
+    });
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -42,7 +73,7 @@ export default async function render(ctx) {
     h("section", { class: "login-card" },
       h("div", { class: "login-brand" }, h("span", { class: "brand-logo", "aria-hidden": "true", text: "物" }),
         h("div", {}, h("h2", { text: "物业工作台" }), h("p", { class: "muted", text: "前台 · 维修 · 项目经理 · 业委会" }))),
-      form),
+      form, codeForm),
     h("section", { class: "login-card login-demo", "aria-labelledby": "demo-title" },
       h("h2", { id: "demo-title", class: "panel-title", text: "演示账号" }), demo)));
 

@@ -1,9 +1,45 @@
-// 我的: profile, bound rooms, shortcuts to personal lists, sign out.
+// 我的: profile, bound rooms, shortcuts to personal lists, sign out. Committee
+// members (and staff) also get a one-time code here to sign in to the desk console
+// on a computer.
 
-import { h, icon } from "../../shared/dom.js";
-import { area, roomLabel } from "../../shared/format.js";
+import { busy, errorBox, h, icon } from "../../shared/dom.js";
+import { area, dateTime, roomLabel } from "../../shared/format.js";
 import { label, ROLE } from "../../shared/labels.js";
-import { loadMe, signOut } from "../core.js";
+import { api, loadMe, signOut } from "../core.js";
+
+const DESK_ROLES = ["committee", "desk", "engineer", "manager", "admin"];
+
+// "登录物业工作台": asks for a code and shows it large with its expiry; a new code
+// replaces the old one (the server invalidates it too).
+function deskCodeCard(signal) {
+  const result = h("div", { class: "desk-code-result", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "btn btn-primary btn-block desk-code-get" }, "登录物业工作台");
+  let timer = null;
+  signal?.addEventListener("abort", () => clearTimeout(timer));
+  button.addEventListener("click", () => busy(button, async () => {
+    result.replaceChildren();
+    clearTimeout(timer);
+    try {
+      const body = await api.post("/api/v1/auth/desk-codes");
+      const code = h("p", { class: "desk-code", text: body.code, "aria-label": `登录码 ${body.code.split("").join(" ")}` });
+      const expiry = h("p", { class: "desk-code-expiry muted", text: `有效期至 ${dateTime(body.expires_at)}，仅可使用一次` });
+      result.replaceChildren(code, expiry,
+        h("p", { class: "desk-code-hint", text: "在电脑上打开物业工作台，选择“业委会委员登录”并输入此登录码" }));
+      button.textContent = "重新获取登录码";
+      const left = new Date(body.expires_at).getTime() - Date.now();
+      timer = setTimeout(() => {
+        code.classList.add("desk-code-expired");
+        expiry.textContent = "登录码已过期，请重新获取";
+      }, Math.max(left, 0));
+    } catch (error) {
+      result.replaceChildren(errorBox(error));
+    }
+  }));
+  return h("section", { class: "card desk-code-card", "aria-labelledby": "desk-code-title" },
+    h("h2", { id: "desk-code-title", class: "card-title", text: "物业工作台" }),
+    h("p", { class: "muted", text: "在电脑上管理维修资金表决：获取一次性登录码（5 分钟内有效）。" }),
+    result, button);
+}
 
 function cell(href, iconName, text, extra) {
   return h("a", { class: "cell", href },
@@ -30,6 +66,7 @@ export default async function render(ctx) {
           h("span", { class: "room-name", text: roomLabel(r) }),
           h("span", { class: "muted", text: `${r.community || ""} · ${area(r.area_m2)} · ${label(ROLE, r.relation)}` }))))
         : h("p", { class: "empty", text: "还没有绑定房屋" })),
+    (me.roles || []).some((r) => DESK_ROLES.includes(r)) ? deskCodeCard(ctx.signal) : null,
     h("nav", { class: "cell-group", "aria-label": "我的服务" },
       cell("#/tickets", "ticket", "我的工单"),
       cell("#/bills", "bill", "我的账单"),
