@@ -18,6 +18,11 @@ def create_app(config: dict | None = None) -> Flask:
     settings = finalise(settings)
 
     app = Flask(__name__, instance_path=settings["INSTANCE_DIR"], instance_relative_config=False)
+    # Every <int:...> in a route is a row id: past the id column's range it names no
+    # row (404), instead of overflowing the database driver (500).
+    from backend.routes.common import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(settings)
     app.json.sort_keys = False
     app.json.ensure_ascii = False

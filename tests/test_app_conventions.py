@@ -86,3 +86,13 @@ def test_an_out_of_range_or_garbled_cursor_is_400(client, login):
         response = client.get(f"/api/v1/notifications?cursor={cursor}", headers=headers)
         assert response.status_code == 400
         assert response.json["error"]["code"] == "invalid_cursor"
+
+
+def test_an_id_past_the_column_range_is_404_on_every_route(client, staff):
+    headers = staff("manager")
+    huge = "9" * 20
+    for path in (f"/api/v1/tickets/{huge}", f"/api/v1/desk/conversations/{huge}",
+                 f"/api/v1/fund-proposals/{huge}", f"/api/v1/tickets/1/photos/{huge}/thumb"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 404, path
+        assert response.json["error"]["code"] == "not_found"

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import LocalDateTime
+from backend.routes.common import LocalDateTime, RowId
 from backend.services import chat as chat_service
 
 NOT_BLANK = validate.Regexp(r"(?s).*\S", error="内容不能为空")
@@ -52,7 +52,7 @@ class ChatPostOut(Schema):
 
 
 class ChatListArgs(Schema):
-    after = fields.Integer(load_default=None, validate=validate.Range(min=0),
+    after = RowId(min=0, load_default=None,
                            metadata={"description": "only messages with a larger id"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 

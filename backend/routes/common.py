@@ -5,11 +5,13 @@ import base64
 import binascii
 
 from marshmallow import Schema, fields, validate
+from werkzeug.routing import IntegerConverter
 
 from backend.errors import ValidationFailed
-from backend.timeutil import local
+from backend.timeutil import local_iso
 
 BEARER = [{"bearerAuth": []}]
+MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
 PUBLIC: list = []
 
 
@@ -17,12 +19,26 @@ class LocalDateTime(fields.DateTime):
     """ISO 8601 with the Asia/Shanghai offset (+08:00) on output."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else local(value).isoformat(timespec="seconds")
+        return None if value is None else local_iso(value)
 
 
 def Money(**kwargs):  # noqa: N802 - a field factory
     """Yuan as a decimal string with two places ("123.45"), never a float."""
     return fields.Decimal(as_string=True, places=2, **kwargs)
+
+
+def RowId(*, min: int = 1, **kwargs):  # noqa: N802 - a field factory
+    """An id in a request: past the id column's range it is a 400, never a driver
+    overflow (500)."""
+    return fields.Integer(validate=validate.Range(min=min, max=MAX_ROW_ID), **kwargs)
+
+
+class RowIdConverter(IntegerConverter):
+    """The app's ``<int:...>`` URL converter: ids past the column's range match no
+    route (404) instead of overflowing the database driver."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 class ErrorDetail(Schema):
@@ -51,7 +67,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         value = -1
-    if not 0 < value < 2**62:  # ids are positive 64-bit integers on every backend
+    if not 0 < value <= MAX_ROW_ID:
         raise ValidationFailed("分页参数无效", code="invalid_cursor",
                                details={"fields": {"cursor": ["无效的游标"]}})
     return value

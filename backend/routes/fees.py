@@ -8,7 +8,7 @@ from backend.auth import current_user
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import ROOM_KIND_LABELS
-from backend.routes.common import PUBLIC, Money
+from backend.routes.common import PUBLIC, Money, RowId
 from backend.services import fees as fee_service
 from backend.services.community import fee_standards, resolve_community
 from backend.timeutil import local_today
@@ -33,7 +33,7 @@ class StandardsOut(Schema):
 
 
 class BillArgs(Schema):
-    room_id = fields.Integer(load_default=None)
+    room_id = RowId(load_default=None)
 
 
 class BillItem(Schema):

@@ -15,6 +15,7 @@ from backend.routes.common import (
     LocalDateTime,
     Money,
     PageArgs,
+    RowId,
     decode_cursor,
     encode_cursor,
     paginate,
@@ -38,14 +39,13 @@ from backend.timeutil import LOCAL_TZ
 blp = Blueprint("fund", __name__, url_prefix="/api/v1", description="维修资金表决与账目")
 
 MAX_AMOUNT = Decimal("10000000000")
-MAX_ID = 2**31 - 1
 
 
 # ------------------------------------------------------------------ schemas
 class FundScopeIn(Schema):
     buildings = fields.List(fields.String(validate=validate.Length(min=1, max=32)),
                             validate=validate.Length(min=1, max=200))
-    room_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+    room_ids = fields.List(RowId(strict=True),
                            validate=validate.Length(min=1, max=50000))
     community = fields.Boolean(metadata={"description": "true: the whole community"})
 
@@ -203,7 +203,7 @@ class FundSignIn(Schema):
 
 
 class FundBallotIn(Schema):
-    room_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    room_id = RowId(required=True, strict=True)
     choice = fields.String(required=True, validate=validate.OneOf(ALL_CHOICES))
 
 
@@ -384,15 +384,6 @@ def _tally_payload(proposal: FundProposal) -> dict:
     }
 
 
-def _cursor(cursor: str | None) -> int | None:
-    """A decoded page cursor, refused (400) when no row could have that id."""
-    value = decode_cursor(cursor)
-    if value is not None and not 0 <= value <= MAX_ID:
-        raise ValidationFailed("分页参数无效", code="invalid_cursor",
-                               details={"fields": {"cursor": ["无效的游标"]}})
-    return value
-
-
 def _current(proposal_id: int) -> tuple[User, FundProposal]:
     """The caller and the proposal, brought up to date with the clock first (a vote
     past its deadline closes on this read, if no job has closed it yet)."""
@@ -421,7 +412,6 @@ def create_proposal(data):
 def list_proposals(args):
     """Proposals the caller may see, newest first (drafts: committee and manager)."""
     user = current_user()
-    _cursor(args["cursor"])
     if fund_service.settle_all_due(fund_service.visible_community_ids(user)):
         db.session.commit()
     items, cursor = paginate(db.session, fund_service.list_proposals(user, args["status"]),
@@ -429,7 +419,7 @@ def list_proposals(args):
     return {"items": [_proposal_payload(user, p) for p in items], "next_cursor": cursor}
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>", methods=["GET"])
+@blp.route("/fund-proposals/<int:proposal_id>", methods=["GET"])
 @blp.response(200, FundProposalOut)
 def get_proposal(proposal_id):
     """One proposal with its tally, the caller's rooms in scope and own ballot."""
@@ -437,7 +427,7 @@ def get_proposal(proposal_id):
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/open", methods=["POST"])
+@blp.route("/fund-proposals/<int:proposal_id>/open", methods=["POST"])
 @blp.response(200, FundProposalOut)
 def open_proposal(proposal_id):
     """Start voting: rooms, areas and owners are snapshotted; owners in scope are told."""
@@ -447,7 +437,7 @@ def open_proposal(proposal_id):
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/sign", methods=["POST"])
+@blp.route("/fund-proposals/<int:proposal_id>/sign", methods=["POST"])
 @blp.arguments(FundSignIn)
 @blp.response(200, FundProposalOut)
 def sign_proposal(data, proposal_id):
@@ -458,7 +448,7 @@ def sign_proposal(data, proposal_id):
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/close", methods=["POST"])
+@blp.route("/fund-proposals/<int:proposal_id>/close", methods=["POST"])
 @blp.response(200, FundProposalOut)
 def close_proposal(proposal_id):
     """Close voting now, freeze and publish the result (committee). Voting also closes
@@ -469,7 +459,7 @@ def close_proposal(proposal_id):
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/tally", methods=["GET"])
+@blp.route("/fund-proposals/<int:proposal_id>/tally", methods=["GET"])
 @blp.response(200, FundTallyOut)
 def tally(proposal_id):
     """Aggregate figures (live while voting, frozen once closed)."""
@@ -478,7 +468,7 @@ def tally(proposal_id):
 
 
 # ------------------------------------------------------------------ ballots
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/ballots", methods=["POST"])
+@blp.route("/fund-proposals/<int:proposal_id>/ballots", methods=["POST"])
 @blp.arguments(FundBallotIn)
 @blp.response(201, FundBallotOut)
 def cast_ballot(data, proposal_id):
@@ -491,13 +481,12 @@ def cast_ballot(data, proposal_id):
     return payload
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/ballots", methods=["GET"])
+@blp.route("/fund-proposals/<int:proposal_id>/ballots", methods=["GET"])
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, FundBallotPage)
 def list_ballots(args, proposal_id):
     """Who chose what: committee members see every ballot, anyone else their own."""
     user, proposal = _current(proposal_id)
-    _cursor(args["cursor"])
     query = fund_ballots.ballots_query(user, proposal)
     items, cursor = paginate(db.session, query, FundBallot.id, args["limit"],
                              args["cursor"], descending=False)
@@ -514,7 +503,7 @@ def list_ballots(args, proposal_id):
     }
 
 
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/audit", methods=["GET"])
+@blp.route("/fund-proposals/<int:proposal_id>/audit", methods=["GET"])
 @blp.arguments(FundAuditArgs, location="query")
 @blp.response(200, FundAuditOut)
 def audit(args, proposal_id):
@@ -522,7 +511,7 @@ def audit(args, proposal_id):
     hashes (and can check the chain links up to the published head); ``?receipt=``
     finds the entry of a receipt; choices and voters are shown to the committee."""
     user, proposal = _current(proposal_id)
-    after = _cursor(args["cursor"])
+    after = decode_cursor(args["cursor"])
     view, next_seq = fund_ballots.audit(user, proposal, receipt=args["receipt"],
                                         limit=args["limit"], after_seq=after, check=args["verify"])
     entries = []
@@ -549,7 +538,7 @@ def audit(args, proposal_id):
 
 
 # ------------------------------------------------------------------ ledger
-@blp.route("/fund-proposals/<int(max=2147483647):proposal_id>/payments", methods=["POST"])
+@blp.route("/fund-proposals/<int:proposal_id>/payments", methods=["POST"])
 @blp.arguments(FundPaymentIn)
 @blp.response(201, FundLedgerLineOut)
 def record_payment(data, proposal_id):
@@ -586,7 +575,7 @@ def ledger(args):
     community = _ledger_community(user, args["community"])
     balance = fund_ledger.fund_balance(community.id, args["building"], recent=0)
     lines, next_id = fund_ledger.ledger_lines(community.id, args["building"], args["limit"],
-                                              _cursor(args["cursor"]))
+                                              decode_cursor(args["cursor"]))
     db.session.rollback()
     return {
         "community": balance.community, "building": balance.building,

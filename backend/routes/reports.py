@@ -10,6 +10,7 @@ from backend.extensions import db
 from backend.models import Community
 from backend.services import reports as report_service
 from backend.services.permissions import community_ids_with
+from backend.routes.common import RowId
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="服务报告")
 
@@ -18,7 +19,7 @@ class ServiceReportArgs(Schema):
     month = fields.String(required=True, validate=validate.Regexp(
         r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式应为 YYYY-MM"),
         metadata={"description": "YYYY-MM (Asia/Shanghai calendar month)"})
-    community_id = fields.Integer(load_default=None,
+    community_id = RowId(load_default=None,
                                   metadata={"description": "when the caller serves several"})
 
 

@@ -15,8 +15,8 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from backend.auth import current_user, login_required, roles_required
 from backend.errors import Conflict, NotFound
 from backend.extensions import db, limiter
-from backend.models import PhotoState, Ticket, TicketKind, TicketStatus
-from backend.routes.common import LocalDateTime, PageArgs, decode_cursor, encode_cursor
+from backend.models import PhotoState, Ticket, TicketKind, TicketStatus, room_label
+from backend.routes.common import LocalDateTime, PageArgs, RowId, decode_cursor, encode_cursor
 from backend.rules.ticket_states import (
     API_ACTIONS,
     EVENT_LABELS,
@@ -26,7 +26,7 @@ from backend.rules.ticket_states import (
 )
 from backend.services import tickets as ticket_service
 from backend.services.storage import get_storage
-from backend.timeutil import local, utcnow
+from backend.timeutil import local_iso, utcnow
 
 KINDS = [k.value for k in TicketKind]
 STATUSES = [s.value for s in TicketStatus]
@@ -87,10 +87,10 @@ class TicketCreateForm(Schema):
                                                   "complaint 投诉, suggestion 建议, inquiry 咨询"})
     description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     location = fields.String(load_default="", validate=validate.Length(max=200))
-    room_id = fields.Integer(load_default=None, allow_none=True,
-                             metadata={"description": "required for home_repair"})
-    community_id = fields.Integer(load_default=None, allow_none=True,
-                                  metadata={"description": "only when the caller has rooms or "
+    room_id = RowId(load_default=None, allow_none=True,
+                    metadata={"description": "required for home_repair"})
+    community_id = RowId(load_default=None, allow_none=True,
+                         metadata={"description": "only when the caller has rooms or "
                                                            "staff roles in several communities"})
     urgent = fields.Boolean(load_default=False)
     contact_phone = fields.String(load_default=None, allow_none=True,
@@ -127,8 +127,8 @@ class ActionIn(Schema):
     action = fields.String(required=True, validate=validate.OneOf(API_ACTIONS))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000),
                          metadata={"description": "required for reject (reason) and follow_up"})
-    assignee_id = fields.Integer(load_default=None, allow_none=True,
-                                 metadata={"description": "required for assign"})
+    assignee_id = RowId(load_default=None, allow_none=True,
+                        metadata={"description": "required for assign"})
 
 
 class RatingIn(Schema):
@@ -137,7 +137,7 @@ class RatingIn(Schema):
 
 
 class AssigneeArgs(Schema):
-    community_id = fields.Integer(load_default=None)
+    community_id = RowId(load_default=None)
 
 
 # ----------------------------------------------------------------- response schemas
@@ -252,10 +252,6 @@ def summary_payload(ticket: Ticket, now=None) -> dict:
     }
 
 
-def _time(value) -> str:
-    return local(value).isoformat(timespec="seconds")
-
-
 def summary_item(row, now) -> dict:
     """A list item from a ``ticket_service.SUMMARY_COLUMNS`` row, already in its JSON
     form (the same fields and formats as ``TicketSummaryOut``; a test holds them
@@ -273,10 +269,10 @@ def summary_item(row, now) -> dict:
         "status": status, "status_label": STATUS_LABELS[status],
         "urgent": row.urgent, "description": row.description, "location": row.location,
         "room_id": row.room_id,
-        "room": f"{row.building}栋{row.unit}单元{row.number}" if row.number is not None else None,
+        "room": room_label(row.building, row.unit, row.number) if row.number is not None else None,
         "reporter": reporter, "assignee": assignee,
-        "created_at": _time(row.created_at), "updated_at": _time(row.updated_at),
-        "accept_due_at": _time(row.accept_due_at), "due_at": _time(row.due_at),
+        "created_at": local_iso(row.created_at), "updated_at": local_iso(row.updated_at),
+        "accept_due_at": local_iso(row.accept_due_at), "due_at": local_iso(row.due_at),
         "overdue": is_overdue(row.status, row.accept_due_at, row.due_at, now),
         "escalated": bool(row.escalated), "rating": row.rating,
     }
