@@ -15,6 +15,11 @@ def local(dt: datetime) -> datetime:
     return dt.astimezone(LOCAL_TZ)
 
 
+def local_iso(dt: datetime) -> str:
+    """ISO 8601 with the Asia/Shanghai offset, as the API shows times."""
+    return local(dt).isoformat(timespec="seconds")
+
+
 def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
 

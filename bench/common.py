@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tests.servers import ROOT, free_port, gunicorn_server  # noqa: F401 (re-exported)
 

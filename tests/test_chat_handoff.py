@@ -29,7 +29,7 @@ def test_the_bot_answers_in_the_conversation_with_the_askers_data(client, owner)
 
 
 def test_two_failures_in_a_row_hand_over_and_the_desk_is_notified(client, owner, staff, app):
-    desk = staff("desk")
+    staff("desk")  # a desk member, who is to be notified
     headers = owner("O-1")
     first = say(client, headers, "今天下雨吗")
     assert first["state"] == "bot" and first["messages"][1]["intent"] == "unknown"

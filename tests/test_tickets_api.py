@@ -154,7 +154,7 @@ def test_household_shares_in_home_repairs_but_not_complaints(client, owner, logi
                                                              room_id, app):
     """A family member bound to the flat sees its in-home repairs (whoever reported
     them), not the owner's complaints; they cannot act as the reporter."""
-    from backend.models import Role, Room, RoomBinding
+    from backend.models import Role, RoomBinding
 
     owner_headers = owner("O-3")  # 王五: 1-1-201 and 1-1-202
     room = room_id(owner_headers, "1-1-201")

@@ -18,13 +18,14 @@ import logging
 import os
 import time
 import traceback
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.jobs.registry import JOBS, PERIODIC, PermanentJobError
+from backend.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ TICK_JOB_ID = "periodic-tick"
 STALE_ENQUEUED_AFTER = timedelta(hours=1)
 MAX_EARLY_SECONDS = 5
 _INLINE_PERIODIC_STATE = {"last": 0.0}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # --------------------------------------------------------------------------- record
@@ -55,7 +52,7 @@ def enqueue(name: str, *args, key: str | None = None, run_after: datetime | None
         existing = db.session.scalar(select(OutboxJob.id).where(OutboxJob.dedupe_key == key))
         if existing is not None:
             return None
-    row = OutboxJob(name=name, args=list(args), dedupe_key=key, run_after=run_after or _now())
+    row = OutboxJob(name=name, args=list(args), dedupe_key=key, run_after=run_after or utcnow())
     if key is not None:
         # A concurrent transaction may insert the same key: keep our transaction
         # alive and let the unique constraint decide.
@@ -150,7 +147,7 @@ def run_inline(ids: list[int]) -> None:
             break
         job_id = queue_ids.pop(0)
         row = db.session.get(OutboxJob, job_id)
-        if row is None or row.run_after > _now():
+        if row is None or row.run_after > utcnow():
             continue
         run_outbox_job(job_id, _inline=True)
         queue_ids.extend(take_committed())
@@ -170,7 +167,7 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
     from redis.exceptions import RedisError
     from rq import Retry
 
-    stale = _now() - STALE_ENQUEUED_AFTER
+    stale = utcnow() - STALE_ENQUEUED_AFTER
     query = select(OutboxJob).where(
         OutboxJob.done_at.is_(None),
         OutboxJob.failed.is_(False),
@@ -195,7 +192,7 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
             if spec.retries:
                 kwargs["retry"] = Retry(max=spec.retries, interval=list(spec.intervals))
             queue = rq_queue(spec.queue)
-            if row.run_after > _now():
+            if row.run_after > utcnow():
                 # rq's scheduler works in whole seconds and may fire up to a second
                 # early: round up so a job never runs before its time.
                 at = row.run_after.replace(microsecond=0) + timedelta(seconds=1)
@@ -204,7 +201,7 @@ def relay_pending(ids: list[int] | None = None, limit: int = 500) -> int:
                 queue.enqueue(run_outbox_job, row.id, **kwargs)
             handed += 1
             db.session.execute(
-                update(OutboxJob).where(OutboxJob.id == row.id).values(enqueued_at=_now())
+                update(OutboxJob).where(OutboxJob.id == row.id).values(enqueued_at=utcnow())
             )
     except (RedisError, OSError) as exc:
         log.warning("redis unavailable, %d job(s) stay in the outbox: %s", len(rows) - handed, exc)
@@ -231,7 +228,7 @@ def run_outbox_job(outbox_id: int, _inline: bool = False) -> str:
         if row.done_at is not None or row.failed:
             return "already-done"
         spec = JOBS[row.name]
-        early = (row.run_after - _now()).total_seconds()
+        early = (row.run_after - utcnow()).total_seconds()
         if early > 0 and not _inline:
             # rq's scheduler keeps whole seconds and may fire a little early: wait for
             # the moment itself; much earlier (clock skew) goes back to the relay.
@@ -244,7 +241,7 @@ def run_outbox_job(outbox_id: int, _inline: bool = False) -> str:
             time.sleep(early + 0.01)
             row = db.session.get(OutboxJob, outbox_id)
         row.attempts += 1
-        row.started_at = _now()
+        row.started_at = utcnow()
         args = list(row.args)
         db.session.commit()
         try:
@@ -279,7 +276,7 @@ def _finish(outbox_id, *, failed=False, error=None, done=True):
 
     values = {"last_error": error, "failed": failed}
     if done and not failed:
-        values["done_at"] = _now()
+        values["done_at"] = utcnow()
     db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))
     db.session.commit()
 
@@ -340,7 +337,7 @@ def tick_inline() -> None:
     run_periodic(force=True)
     due = db.session.scalars(
         select(OutboxJob.id).where(
-            OutboxJob.done_at.is_(None), OutboxJob.failed.is_(False), OutboxJob.run_after <= _now()
+            OutboxJob.done_at.is_(None), OutboxJob.failed.is_(False), OutboxJob.run_after <= utcnow()
         ).order_by(OutboxJob.id).limit(500)
     ).all()
     ids = list(due) + take_committed()

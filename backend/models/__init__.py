@@ -12,6 +12,7 @@ from backend.models.community import (  # noqa: F401
     Room,
     RoomKind,
     Unit,
+    room_label,
 )
 from backend.models.notification import Notification, WechatSubscription  # noqa: F401
 from backend.models.outbox import OutboxJob  # noqa: F401

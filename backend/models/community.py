@@ -34,6 +34,11 @@ ROOM_KIND_LABELS = {
 }
 
 
+def room_label(building: str, unit: str, number: str) -> str:
+    """How residents name a room: 3栋2单元1502."""
+    return f"{building}栋{unit}单元{number}"
+
+
 class Community(Base):
     __tablename__ = "community"
 
@@ -121,8 +126,7 @@ class Room(Base):
 
     @property
     def label(self) -> str:
-        """How residents name the room: 3栋2单元1502."""
-        return f"{self.building.name}栋{self.unit.name}单元{self.number}"
+        return room_label(self.building.name, self.unit.name, self.number)
 
 
 class FeeStandard(Base):

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from backend import wechat
 from backend.errors import AppError, Unauthorized
 from backend.extensions import db
-from backend.models import Building, Room, RoomBinding, User
+from backend.models import Room, RoomBinding, User
 
 TOKEN_SALT = "wuye-auth-token"
 # Compared against when the username is unknown, so timing does not reveal it.

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from backend.errors import Forbidden, Unauthorized
 from backend.extensions import db
 from backend.models import DeskLoginCode, User
-from backend.models.base import utcnow
+from backend.timeutil import utcnow
 from backend.services.permissions import committee_community_ids, staff_community_ids
 
 # No 0/O, 1/I/L: easy to read off a phone and type on a keyboard.

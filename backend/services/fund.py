@@ -66,6 +66,7 @@ from backend.services.fund_ledger import FundBalance, fund_balance  # noqa: F401
 from backend.services.notifications import notify
 from backend.services.permissions import (
     committee_community_ids,
+    community_ids_with,
     owner_records,
     resident_community_ids,
     staff_community_ids,
@@ -87,7 +88,7 @@ def visible_community_ids(user: User) -> set[int]:
 def managing_community_ids(user: User) -> set[int]:
     """Communities where the user may draft, open and see drafts: committee members
     and the manager (admin counts as manager)."""
-    return committee_community_ids(user) | staff_community_ids(user, Role.manager)
+    return community_ids_with(user, Role.committee, Role.manager)
 
 
 def can_see(user: User, proposal: FundProposal) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backend.seed import demo_ledger_csv
-from tests.e2e.helpers import desk_login, phone_login
+from tests.e2e.helpers import desk_login
 
 pytestmark = pytest.mark.e2e
 
