@@ -302,7 +302,7 @@ def fund_balance(ctx: Context) -> str:
     if found:
         building = found.group(1).upper()
     elif re.search(r"我们楼|我家楼|我们这栋|我们栋|本楼|我们这幢|我住的楼|我们单元", text) and ctx.asker.rooms:
-        building = ctx.asker.rooms[0].building.name
+        building = ctx.asker.rooms[0].building_name
     scope = f"{building}栋" if building else community.name
     try:
         balance = balance_of(community.id, building)

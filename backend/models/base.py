@@ -10,6 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 from backend.timeutil import utcnow  # noqa: F401 (models use it for defaults)
 
+MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: larger ids name no row
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

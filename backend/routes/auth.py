@@ -33,6 +33,12 @@ class TokenOut(Schema):
     user = fields.Nested(MeSchema, required=True)
 
 
+def signed_in(user) -> dict:
+    """The login answer: a token and who the user now is (after the commit)."""
+    return {"token": auth_service.issue_token(user),
+            "user": me_payload(auth_service.load_principal(user.id))}
+
+
 @blp.route("/wx-login", methods=["POST"])
 @blp.doc(security=PUBLIC)
 @limiter.limit(_login_limit)
@@ -42,7 +48,7 @@ def wx_login(data):
     """Mini-program login with a wx.login code (``dev:<openid>`` in development)."""
     user = auth_service.wx_login(data["code"])
     db.session.commit()
-    return {"token": auth_service.issue_token(user), "user": me_payload(user)}
+    return signed_in(user)
 
 
 @blp.route("/staff-login", methods=["POST"])
@@ -53,7 +59,7 @@ def wx_login(data):
 def staff_login(data):
     """Staff login with username and password."""
     user = auth_service.staff_login(data["username"], data["password"])
-    return {"token": auth_service.issue_token(user), "user": me_payload(user)}
+    return signed_in(user)
 
 
 @blp.route("/logout", methods=["POST"])

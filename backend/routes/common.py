@@ -8,10 +8,10 @@ from marshmallow import Schema, fields, validate
 from werkzeug.routing import IntegerConverter
 
 from backend.errors import ValidationFailed
+from backend.models.base import MAX_ROW_ID
 from backend.timeutil import local_iso
 
 BEARER = [{"bearerAuth": []}]
-MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL
 PUBLIC: list = []
 
 

@@ -7,9 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.auth import TokenOut
+from backend.routes.auth import TokenOut, signed_in
 from backend.routes.common import PUBLIC, LocalDateTime
-from backend.routes.me import me_payload
 from backend.services import auth as auth_service
 from backend.services import desk_login as desk_login_service
 
@@ -47,4 +46,4 @@ def desk_code_login(data):
     """Desk console sign-in with a code from the mini-program (works once)."""
     user = desk_login_service.redeem_code(data["code"])
     db.session.commit()
-    return {"token": auth_service.issue_token(user), "user": me_payload(user)}
+    return signed_in(user)

@@ -2,16 +2,36 @@
 bumping the user's ``token_version``."""
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend import wechat
+from backend import fastread, wechat
 from backend.errors import AppError, Unauthorized
 from backend.extensions import db
-from backend.models import Room, RoomBinding, User
+from backend.models import (
+    Building,
+    Community,
+    OwnerOfRecord,
+    Role,
+    Room,
+    RoomBinding,
+    RoomKind,
+    StaffRole,
+    Unit,
+    User,
+)
+from backend.models.community import room_label
+from backend.models.base import MAX_ROW_ID
 
 TOKEN_SALT = "wuye-auth-token"
 # Compared against when the username is unknown, so timing does not reveal it.
@@ -30,39 +50,157 @@ def issue_token(user: User) -> str:
     return _serializer().dumps({"uid": user.id, "v": user.token_version})
 
 
-def user_from_token(token: str) -> User:
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
-    except SignatureExpired as exc:
-        raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
-    except BadSignature as exc:
-        raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
-    user = _load_principal(data.get("uid")) if isinstance(data, dict) else None
+class StaffGrant(NamedTuple):
+    community_id: int
+    role: Role
+
+
+class OwnerRef(NamedTuple):
+    """The owner of record a binding was verified against."""
+
+    id: int
+    community_id: int
+    name: str
+    is_committee: bool
+
+
+class RoomRef(NamedTuple):
+    """A bound room as the principal carries it (read-only)."""
+
+    id: int
+    community_id: int
+    community_name: str
+    building_name: str
+    unit_name: str
+    number: str
+    area_m2: Decimal
+    kind: RoomKind
+    owner_id: int | None
+
+    @property
+    def label(self) -> str:
+        return room_label(self.building_name, self.unit_name, self.number)
+
+
+class BindingRef(NamedTuple):
+    id: int
+    room_id: int
+    relation: Role
+    owner_id: int | None
+    room: RoomRef
+    owner: OwnerRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in user as every request sees it: who they are, their staff roles
+    and their room bindings (with rooms and the owner each binding was verified
+    against). Read-only, loaded in two indexed queries without the ORM
+    (backend/fastread.py); ``services.permissions`` works on it. Code that changes
+    the user loads the row with ``entity()``."""
+
+    id: int
+    name: str
+    phone: str | None
+    openid: str | None
+    username: str | None
+    token_version: int
+    is_active: bool
+    staff_roles: tuple[StaffGrant, ...]
+    bindings: tuple[BindingRef, ...]
+
+    def entity(self) -> User:
+        """The ORM row, from the request's Session (for changes)."""
+        return db.session.get(User, self.id)
+
+
+_OwnerAlias = aliased(OwnerOfRecord)
+_PRINCIPAL_ROWS = (
+    select(User.id, User.name, User.phone, User.openid, User.username, User.token_version,
+           User.is_active, RoomBinding.id.label("binding_id"), RoomBinding.room_id,
+           RoomBinding.relation, RoomBinding.owner_id.label("binding_owner_id"),
+           Room.community_id, Community.name.label("community_name"),
+           Building.name.label("building_name"), Unit.name.label("unit_name"), Room.number,
+           Room.area_m2, Room.kind, Room.owner_id.label("room_owner_id"),
+           _OwnerAlias.community_id.label("owner_community_id"),
+           _OwnerAlias.name.label("owner_name"), _OwnerAlias.is_committee)
+    .outerjoin(RoomBinding, RoomBinding.user_id == User.id)
+    .outerjoin(Room, Room.id == RoomBinding.room_id)
+    .outerjoin(Community, Community.id == Room.community_id)
+    .outerjoin(Building, Building.id == Room.building_id)
+    .outerjoin(Unit, Unit.id == Room.unit_id)
+    .outerjoin(_OwnerAlias, _OwnerAlias.id == RoomBinding.owner_id)
+    .where(User.id == bindparam("uid"))
+    .order_by(RoomBinding.id)
+)
+_PRINCIPAL_ROLES = (select(StaffRole.community_id, StaffRole.role)
+                    .where(StaffRole.user_id == bindparam("uid")).order_by(StaffRole.id))
+
+
+def load_principal(user_id) -> Principal | None:
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id <= MAX_ROW_ID:
+        return None
+    with fastread.connection():
+        rows = fastread.fetch(_PRINCIPAL_ROWS, {"uid": user_id})
+        grants = fastread.fetch(_PRINCIPAL_ROLES, {"uid": user_id}) if rows else []
+    if not rows:
+        return None
+    first = rows[0]
+    bindings = tuple(
+        BindingRef(r.binding_id, r.room_id, r.relation, r.binding_owner_id,
+                   RoomRef(r.room_id, r.community_id, r.community_name, r.building_name,
+                           r.unit_name, r.number, r.area_m2, r.kind, r.room_owner_id),
+                   OwnerRef(r.binding_owner_id, r.owner_community_id, r.owner_name,
+                            bool(r.is_committee))
+                   if r.binding_owner_id is not None else None)
+        for r in rows if r.binding_id is not None)
+    roles = tuple(StaffGrant(r.community_id, r.role) for r in grants)
+    return Principal(first.id, first.name, first.phone, first.openid, first.username,
+                     first.token_version, bool(first.is_active), roles, bindings)
+
+
+_TOKENS: OrderedDict = OrderedDict()
+_TOKENS_LOCK = threading.Lock()
+
+
+def _token_claims(token: str) -> dict:
+    """The token's verified claims. A verified signature is remembered (bounded, per
+    process) with its signing time, so a token seen again skips the HMAC but is still
+    checked for age on every use."""
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    key = (current_app.config["SECRET_KEY"], token)
+    known = _TOKENS.get(key)
+    if known is None:
+        try:
+            data, signed_at = _serializer().loads(token, max_age=ttl, return_timestamp=True)
+        except SignatureExpired as exc:
+            raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
+        except BadSignature as exc:
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
+        if not isinstance(data, dict):
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+        known = (data, signed_at.timestamp())
+        with _TOKENS_LOCK:
+            _TOKENS[key] = known
+            if len(_TOKENS) > 4096:
+                _TOKENS.popitem(last=False)
+    data, signed_at = known
+    if time.time() - signed_at > ttl:
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired")
+    return data
+
+
+def user_from_token(token: str) -> Principal:
+    data = _token_claims(token)
+    user = load_principal(data.get("uid"))
     if user is None or not user.is_active or user.token_version != data.get("v"):
         raise Unauthorized("登录凭证已失效，请重新登录", code="invalid_token")
     return user
 
 
-def _load_principal(user_id) -> User | None:
-    """The user with what almost every permission check needs (staff roles, room
-    bindings with their rooms, buildings, units, owners), in one query: cheaper than
-    a query per relationship, and this runs on every signed-in request. (Communities
-    are left out: their settings are a JSON document few requests need.)"""
-    if not isinstance(user_id, int):
-        return None
-    return db.session.scalars(
-        select(User).where(User.id == user_id).options(
-            joinedload(User.staff_roles),
-            joinedload(User.bindings).joinedload(RoomBinding.room).options(
-                joinedload(Room.building),
-                joinedload(Room.unit),
-                joinedload(Room.owner),
-            ),
-        )
-    ).unique().one_or_none()
-
-
-def revoke_tokens(user: User) -> None:
+def revoke_tokens(user: User | Principal) -> None:
+    if isinstance(user, Principal):
+        user = user.entity()
     user.token_version += 1
 
 
