@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 
 from backend.config import finalise, from_environment
+from backend.appclass import App
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -17,15 +18,13 @@ def create_app(config: dict | None = None) -> Flask:
     settings.update(config or {})
     settings = finalise(settings)
 
-    app = Flask(__name__, instance_path=settings["INSTANCE_DIR"], instance_relative_config=False)
+    app = App(__name__, instance_path=settings["INSTANCE_DIR"], instance_relative_config=False)
     # Every <int:...> in a route is a row id: past the id column's range it names no
     # row (404), instead of overflowing the database driver (500).
     from backend.routes.common import RowIdConverter
 
     app.url_map.converters["int"] = RowIdConverter
     app.config.update(settings)
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -1,4 +1,8 @@
-"""Security headers on every response, and a CSP for the mini-program mock pages."""
+"""Security headers on every response, and a CSP for the mini-program mock pages.
+
+Added where the response leaves the app (WSGI ``start_response``), to the plain list
+of header pairs: any a route set itself is kept, the rest are appended. This covers
+every response, error pages and static files included."""
 from __future__ import annotations
 
 CSP = (
@@ -6,15 +10,27 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", CSP),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_LOWER = tuple((name.lower(), (name, value)) for name, value in HEADERS)
+
+
+def with_security_headers(wsgi_app):
+    def app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers.extend(pair for lower, pair in _LOWER if lower not in present)
+            return start_response(status, headers, exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app
 
 
 def init_app(app) -> None:
-    @app.after_request
-    def _headers(response):
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        return response
+    app.wsgi_app = with_security_headers(app.wsgi_app)

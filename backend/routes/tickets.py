@@ -280,7 +280,6 @@ def summary_item(row, now) -> dict:
 
 def page_response(rows, after: int | None):
     """A page of summary rows as a JSON response (``TicketPage``)."""
-    db.session.rollback()  # read-only: end the transaction before serialising
     now = utcnow()
     return jsonify({"items": [summary_item(row, now) for row in rows],
                     "next_cursor": encode_cursor(after) if after is not None else None})

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import Integer, and_, bindparam, literal, null, or_, select, union, union_all
+from sqlalchemy import Integer, and_, bindparam, or_, select, union
 from sqlalchemy.orm import aliased, selectinload
 
+from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.models import (
@@ -46,6 +47,7 @@ from backend.rules.ticket_states import (
     TicketFacts,
 )
 from backend.services import photos as photo_service
+from backend.services.auth import Principal
 from backend.services.notifications import notify
 from backend.services.permissions import staff_community_ids
 from backend.timeutil import local_text
@@ -72,32 +74,14 @@ def household_room_ids(user: User) -> list[int]:
     return viewer_scope(user)[1]
 
 
-def viewer_scope(user: User) -> tuple[set[int], list[int]]:
-    """(communities where the user is staff, household room ids) in one query: the
-    lists run this on every request."""
-    communities: set[int] = set()
-    room_ids: list[int] = []
-    # Core execution on the session's connection (same transaction): these are
-    # plain rows, the ORM layer would only add cost.
-    for kind, ref, role, bound_owner, ledger_owner in db.session.connection().execute(
-            _scope_statement(), {"uid": user.id}):
-        if kind == 1:
-            communities.add(ref)
-        elif role != Role.owner or (bound_owner is not None and bound_owner == ledger_owner):
-            room_ids.append(ref)
+def viewer_scope(user: User | Principal) -> tuple[set[int], list[int]]:
+    """(communities where the user is staff, household room ids), from the roles and
+    bindings the request's principal carries (no query)."""
+    communities = {grant.community_id for grant in user.staff_roles}
+    room_ids = [b.room_id for b in user.bindings
+                if b.relation != Role.owner or (b.owner_id is not None
+                                                and b.owner_id == b.room.owner_id)]
     return communities, room_ids
-
-
-@lru_cache(maxsize=1)
-def _scope_statement():
-    uid = bindparam("uid", type_=Integer)
-    staff = select(literal(1).label("k"), StaffRole.community_id.label("ref"),
-                   StaffRole.role.label("role"), null().label("bound_owner"),
-                   null().label("ledger_owner")).where(StaffRole.user_id == uid)
-    rooms = (select(literal(2), RoomBinding.room_id, RoomBinding.relation, RoomBinding.owner_id,
-                    Room.owner_id)
-             .join(Room, Room.id == RoomBinding.room_id).where(RoomBinding.user_id == uid))
-    return union_all(staff, rooms)
 
 
 def can_see(user: User, ticket: Ticket) -> bool:
@@ -472,7 +456,8 @@ def list_page(user: User, *, limit: int = 20, after_id: int | None = None,
               **filters) -> tuple[list, int | None]:
     """One page of summary rows, newest first: (rows, id to continue after)."""
     statement, params = list_statement(user, limit=limit, after_id=after_id, **filters)
-    return _page(statement, params, limit)
+    # a cached statement per shape, read without the Session (backend/fastread.py)
+    return _page(fastread.fetch(statement, params), limit)
 
 
 def follow_up_page(user: User, *, limit: int = 20,
@@ -486,11 +471,11 @@ def follow_up_page(user: User, *, limit: int = 20,
         Ticket.needs_follow_up.is_(True), Ticket.followed_up_at.is_(None)))
     if after_id is not None:
         query = query.where(Ticket.id < after_id)
-    return _page(query.order_by(Ticket.id.desc()).limit(limit + 1), {}, limit)
+    return _page(db.session.connection().execute(
+        query.order_by(Ticket.id.desc()).limit(limit + 1)).all(), limit)
 
 
-def _page(statement, params: dict, limit: int) -> tuple[list, int | None]:
-    rows = db.session.connection().execute(statement, params).all()
+def _page(rows: list, limit: int) -> tuple[list, int | None]:
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more else None)
