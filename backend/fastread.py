@@ -16,7 +16,6 @@ goes back to the pool); after, on the Session's connection, inside its transacti
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from collections import OrderedDict, namedtuple
 from typing import Any
 
@@ -86,27 +85,32 @@ def _plan(statement, dialect) -> _Plan:
 _HELD = threading.local()
 
 
-@contextmanager
-def connection():
+class connection:  # noqa: N801 - used as ``with fastread.connection():``
     """Hold one pooled connection for several ``fetch`` calls (else each fetch checks
     one out and gives it back at once). When the Session already has a transaction,
     its connection is used: a request never holds two connections, so a pool sized
     for the threads stays enough."""
-    held = getattr(_HELD, "conn", None)
-    if held is not None:
-        yield held
-        return
-    if has_app_context():
-        session = db.session()
-        if session.in_transaction():  # read on its connection (and see its writes)
-            yield session.connection().connection
-            return
-    conn = _HELD.conn = db.engine.raw_connection()
-    try:
-        yield conn
-    finally:
-        _HELD.conn = None
-        conn.close()
+
+    __slots__ = ("conn", "owned")
+
+    def __enter__(self):
+        self.owned = False
+        held = getattr(_HELD, "conn", None)
+        if held is not None:
+            self.conn = held
+        elif has_app_context() and db.session.registry.has() and db.session().in_transaction():
+            # read on the Session's connection (and see its writes)
+            self.conn = db.session.connection().connection
+        else:
+            self.conn = _HELD.conn = db.engine.raw_connection()
+            self.owned = True
+        return self.conn
+
+    def __exit__(self, *exc):
+        if self.owned:
+            _HELD.conn = None
+            self.conn.close()
+        return False
 
 
 def fetch(statement, params: dict | None = None) -> list:

@@ -221,3 +221,45 @@ def test_a_late_good_rating_takes_the_ticket_off_the_follow_up_list(app, client,
 def db_id(app, username):
     with app.app_context():
         return db.session.scalar(db.select(User.id).filter_by(username=username))
+
+
+def test_list_times_and_overdue_computed_by_the_database_match_the_rules(
+        app, client, owner, staff, post_ticket):
+    """Lists take their times and ``overdue`` from SQL; for every status, around the
+    deadlines and across midnight and New Year in Shanghai, they must equal what
+    timeutil.local_iso and rules.is_overdue say (on SQLite and on PostgreSQL)."""
+    from backend.models import TicketStatus
+    from backend.rules.ticket_states import is_overdue
+    from backend.services.auth import load_principal
+    from backend.services.tickets import list_page
+    from backend.timeutil import local_iso
+
+    resident = owner("O-1")
+    staff("desk")
+    ids = [_create(post_ticket, resident) for _ in range(len(TicketStatus) * 3)]
+    now = datetime.fromisoformat("2026-12-31T16:00:00+00:00")  # 2027-01-01 00:00 in Shanghai
+    moments = [now - timedelta(seconds=1), now, now + timedelta(seconds=1)]
+    with app.app_context():
+        expected = {}
+        for index, tid in enumerate(ids):
+            ticket = db.session.get(Ticket, tid)
+            status = list(TicketStatus)[index // 3]
+            due = moments[index % 3]
+            ticket.status = status
+            ticket.created_at = ticket.updated_at = due - timedelta(hours=5, microseconds=999)
+            ticket.accept_due_at = due - timedelta(minutes=1) if index % 2 else due
+            ticket.due_at = due + timedelta(hours=1) if index % 2 else due
+            expected[tid] = {
+                "created_at": local_iso(ticket.created_at),
+                "accept_due_at": local_iso(ticket.accept_due_at),
+                "due_at": local_iso(ticket.due_at),
+                "overdue": is_overdue(status, ticket.accept_due_at, ticket.due_at, now),
+            }
+        db.session.commit()
+        reporter = load_principal(db.session.get(Ticket, ids[0]).reporter_id)
+        rows, _ = list_page(reporter, limit=100, now=now)
+    seen = {row.id: {key: getattr(row, key) for key in expected[row.id]} for row in rows}
+    assert seen == expected
+    assert {tid for tid, item in expected.items() if item["overdue"]}  # both kinds are there
+    assert {tid for tid, item in expected.items() if not item["overdue"]}
+    assert "2027-01-01T00:00:00+08:00" in {item["due_at"] for item in expected.values()}

@@ -22,11 +22,10 @@ from backend.rules.ticket_states import (
     EVENT_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
-    is_overdue,
 )
 from backend.services import tickets as ticket_service
 from backend.services.storage import get_storage
-from backend.timeutil import local_iso, utcnow
+from backend.timeutil import utcnow
 
 KINDS = [k.value for k in TicketKind]
 STATUSES = [s.value for s in TicketStatus]
@@ -252,7 +251,7 @@ def summary_payload(ticket: Ticket, now=None) -> dict:
     }
 
 
-def summary_item(row, now) -> dict:
+def summary_item(row) -> dict:
     """A list item from a ``ticket_service.SUMMARY_COLUMNS`` row, already in its JSON
     form (the same fields and formats as ``TicketSummaryOut``; a test holds them
     equal). Lists skip the schema dump: it costs more than the query."""
@@ -271,17 +270,15 @@ def summary_item(row, now) -> dict:
         "room_id": row.room_id,
         "room": room_label(row.building, row.unit, row.number) if row.number is not None else None,
         "reporter": reporter, "assignee": assignee,
-        "created_at": local_iso(row.created_at), "updated_at": local_iso(row.updated_at),
-        "accept_due_at": local_iso(row.accept_due_at), "due_at": local_iso(row.due_at),
-        "overdue": is_overdue(row.status, row.accept_due_at, row.due_at, now),
-        "escalated": bool(row.escalated), "rating": row.rating,
+        "created_at": row.created_at, "updated_at": row.updated_at,
+        "accept_due_at": row.accept_due_at, "due_at": row.due_at,
+        "overdue": bool(row.overdue), "escalated": bool(row.escalated), "rating": row.rating,
     }
 
 
 def page_response(rows, after: int | None):
     """A page of summary rows as a JSON response (``TicketPage``)."""
-    now = utcnow()
-    return jsonify({"items": [summary_item(row, now) for row in rows],
+    return jsonify({"items": [summary_item(row) for row in rows],
                     "next_cursor": encode_cursor(after) if after is not None else None})
 
 

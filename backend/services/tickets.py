@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import Integer, and_, bindparam, or_, select, union
+from sqlalchemy import Integer, and_, bindparam, case, or_, select, union
 from sqlalchemy.orm import aliased, selectinload
 
 from backend import fastread
@@ -26,7 +26,6 @@ from backend.models import (
     PhotoStage,
     Role,
     Room,
-    RoomBinding,
     StaffRole,
     Ticket,
     TicketEvent,
@@ -37,6 +36,7 @@ from backend.models import (
     User,
     utcnow,
 )
+from backend.models.base import local_iso_text
 from backend.rules import ticket_states as rules
 from backend.rules.ticket_states import (
     ACTION_EVENTS,
@@ -362,9 +362,22 @@ Assignee = aliased(User, name="assignee")
 
 # The columns a list item shows; one query with outer joins (no object graph), as
 # the lists are the most frequent requests.
+def overdue_condition(now):
+    """SQL for ``rules.is_overdue`` (a test holds the two equal)."""
+    return and_(Ticket.status.in_(OPEN_STATUSES), or_(
+        Ticket.due_at < now, and_(Ticket.status == S.submitted, Ticket.accept_due_at < now)))
+
+
+_NOW = bindparam("now", type_=Ticket.due_at.type)
+# Times come formatted by the database (models.base.local_iso_text) and ``overdue``
+# is computed there: a list page needs no per-value conversion. Bind ``now``.
 SUMMARY_COLUMNS = (
     Ticket.id, Ticket.kind, Ticket.status, Ticket.urgent, Ticket.description, Ticket.location,
-    Ticket.room_id, Ticket.created_at, Ticket.updated_at, Ticket.accept_due_at, Ticket.due_at,
+    Ticket.room_id, local_iso_text(Ticket.created_at).label("created_at"),
+    local_iso_text(Ticket.updated_at).label("updated_at"),
+    local_iso_text(Ticket.accept_due_at).label("accept_due_at"),
+    local_iso_text(Ticket.due_at).label("due_at"),
+    case((overdue_condition(_NOW), True), else_=False).label("overdue"),
     Ticket.escalated_at.isnot(None).label("escalated"), Ticket.rating, Ticket.reporter_id,
     Ticket.assignee_id,
     Building.name.label("building"), Unit.name.label("unit"), Room.number.label("number"),
@@ -404,9 +417,7 @@ def _list_statement(own: bool, rooms: bool, staff: bool, statuses: tuple, kinds:
     if assigned_to_me:
         filters.append(Ticket.assignee_id == bindparam("uid"))
     if overdue_only is not None:
-        now = bindparam("now", type_=Ticket.due_at.type)
-        late = and_(Ticket.status.in_(OPEN_STATUSES), or_(
-            Ticket.due_at < now, and_(Ticket.status == S.submitted, Ticket.accept_due_at < now)))
+        late = overdue_condition(_NOW)
         filters.append(late if overdue_only else ~late)
     if after:
         filters.append(Ticket.id < bindparam("after"))
@@ -440,13 +451,11 @@ def list_statement(user: User, *, statuses=None, kinds=None, assigned_to_me: boo
         tuple(sorted(TicketStatus(s) for s in statuses)) if statuses else (),
         tuple(sorted(TicketKind(k) for k in kinds)) if kinds else (),
         bool(assigned_to_me), overdue_only, after_id is not None)
-    params = {"uid": user.id, "limit": limit + 1}
+    params = {"uid": user.id, "limit": limit + 1, "now": now or utcnow()}
     if room_ids:
         params["rooms"] = sorted(room_ids)
     if communities:
         params["communities"] = sorted(communities)
-    if overdue_only is not None:
-        params["now"] = now or utcnow()
     if after_id is not None:
         params["after"] = after_id
     return statement, params
@@ -472,7 +481,7 @@ def follow_up_page(user: User, *, limit: int = 20,
     if after_id is not None:
         query = query.where(Ticket.id < after_id)
     return _page(db.session.connection().execute(
-        query.order_by(Ticket.id.desc()).limit(limit + 1)).all(), limit)
+        query.order_by(Ticket.id.desc()).limit(limit + 1), {"now": utcnow()}).all(), limit)
 
 
 def _page(rows: list, limit: int) -> tuple[list, int | None]:
@@ -490,10 +499,10 @@ def tickets_for_resident(user: User, open_only: bool = True, limit: int = 5) -> 
     statuses = tuple(sorted(s for s in TicketStatus if s not in rules.FINAL_STATUSES)) \
         if open_only else ()
     statement = _list_statement(True, bool(room_ids), False, statuses, (), False, None, False)
-    params = {"uid": user.id, "limit": limit}
+    params = {"uid": user.id, "limit": limit, "now": utcnow()}
     if room_ids:
         params["rooms"] = sorted(room_ids)
-    ids = [row.id for row in db.session.connection().execute(statement, params)]
+    ids = [row.id for row in fastread.fetch(statement, params)]
     if not ids:
         return []
     tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids)).options(
@@ -508,10 +517,8 @@ def escalate_overdue(now: datetime | None = None, batch: int = 200) -> int:
     to the community's managers. ``escalated_at`` makes later runs skip it."""
     now = now or utcnow()
     ids = db.session.scalars(
-        select(Ticket.id).where(
-            Ticket.status.in_(OPEN_STATUSES), Ticket.escalated_at.is_(None),
-            or_(Ticket.due_at < now, and_(Ticket.status == S.submitted, Ticket.accept_due_at < now)),
-        ).order_by(Ticket.id).limit(batch)
+        select(Ticket.id).where(Ticket.escalated_at.is_(None), overdue_condition(now))
+        .order_by(Ticket.id).limit(batch)
     ).all()
     db.session.rollback()
     done = 0
