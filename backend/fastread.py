@@ -29,10 +29,13 @@ _MAX_PLANS = 512
 
 
 class _Plan:
-    """A statement compiled for one dialect, with its bind and result processors."""
+    """A statement compiled for one dialect, with its bind and result processors, and
+    for each shape of parameters (which are given, how long each list is) a recipe
+    from the parameters to the driver's arguments: SQLAlchemy expands the ``IN``
+    lists and finds the processors once per shape, not on each call."""
 
-    __slots__ = ("compiled", "positional", "bind_processors", "expanding", "sql",
-                 "names", "row", "result_processors", "dialect")
+    __slots__ = ("compiled", "positional", "bind_processors", "expanding", "row",
+                 "result_processors", "dialect", "recipes")
 
     def __init__(self, statement, dialect):
         self.dialect = dialect
@@ -40,32 +43,64 @@ class _Plan:
         self.positional = dialect.positional
         self.bind_processors = {k: v for k, v in compiled._bind_processors.items() if v}
         self.expanding = any(b.expanding for b in compiled.bind_names)
-        self.sql = compiled.string
-        self.names = compiled.positiontup
         self.row = namedtuple("Row", [c.keyname for c in compiled._result_columns],
                               rename=True)
         self.result_processors = None  # known after the first execution (cursor types)
+        self.recipes: dict = {}
 
-    def arguments(self, params: dict) -> tuple[str, Any]:
+    def _recipe(self, params: dict) -> tuple:
+        """(sql, names, steps); a step is (parameter, list index or None, processor,
+        constant) and gives the value of one driver argument."""
         if self.expanding:
             state = self.compiled.construct_expanded_state(params)
-            sql, values, names = state.statement, state.parameters, state.positiontup
+            sql, names, values = state.statement, state.positiontup, state.parameters
             processors = dict(self.bind_processors, **state.processors)
         else:
-            sql, names, processors = self.sql, self.names, self.bind_processors
-            values = self.compiled.construct_params(params)
-        if processors:
-            values = {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
+            compiled = self.compiled
+            sql, names, values = compiled.string, compiled.positiontup, compiled.construct_params(
+                params)
+            processors = self.bind_processors
+        names = list(values) if names is None else names
+        lists = {k for k, v in params.items() if isinstance(v, (list, tuple))}
+        steps = []
+        for name in names:
+            processor = processors.get(name)
+            base, _, index = name.rpartition("_")
+            if name in params and name not in lists:
+                steps.append((name, None, processor, None))
+            elif base in lists and index.isdigit():
+                steps.append((base, int(index) - 1, processor, None))
+            else:  # a value fixed in the statement (a literal IN list, OFFSET 0)
+                value = values[name]
+                steps.append((None, None, None, processor(value) if processor else value))
+        return sql, names, tuple(steps)
+
+    def arguments(self, params: dict) -> tuple[str, Any]:
+        shape = tuple((k, len(v)) if isinstance(v, (list, tuple)) else k
+                      for k, v in params.items())
+        recipe = self.recipes.get(shape)
+        if recipe is None:
+            recipe = self.recipes[shape] = self._recipe(params)
+        sql, names, steps = recipe
+        values = []
+        for source, index, processor, constant in steps:
+            if source is None:
+                values.append(constant)
+                continue
+            value = params[source] if index is None else params[source][index]
+            values.append(processor(value) if processor else value)
         if self.positional:
-            return sql, tuple(values[name] for name in names)
-        return sql, values
+            return sql, tuple(values)
+        return sql, dict(zip(names, values))
 
     def processors_for(self, description) -> list:
         if self.result_processors is None:
             columns = self.compiled._result_columns
             self.result_processors = [
-                column.type._cached_result_processor(self.dialect, description[i][1])
-                for i, column in enumerate(columns)
+                (i, processor) for i, processor in (
+                    (i, column.type._cached_result_processor(self.dialect, description[i][1]))
+                    for i, column in enumerate(columns))
+                if processor is not None
             ]
         return self.result_processors
 
@@ -129,7 +164,12 @@ def fetch(statement, params: dict | None = None) -> list:
         finally:
             cursor.close()
     make = plan.row._make
-    if not any(processors):
+    if not processors:
         return [make(r) for r in raw]
-    pairs = list(enumerate(processors))
-    return [make([p(r[i]) if p else r[i] for i, p in pairs]) for r in raw]
+    rows = []
+    for r in raw:
+        r = list(r)
+        for i, processor in processors:
+            r[i] = processor(r[i])
+        rows.append(make(r))
+    return rows
