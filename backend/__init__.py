@@ -29,11 +29,12 @@ def create_app(config: dict | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from backend import db_setup, errors, security
+    from backend import db_setup, errors, fastread, security
     from backend.extensions import db, limiter, migrate, new_api
 
     db.init_app(app)
     db_setup.init_app(app)
+    fastread.init_app(app)
     migrate.init_app(app, db, directory=str(settings.get("MIGRATIONS_DIR") or _migrations_dir()),
                      render_as_batch=True, compare_type=True)
     limiter.init_app(app)

@@ -4,14 +4,16 @@ Every signed-in request reads the caller's roles and rooms, and the busiest scre
 (an owner's ticket list, the bot's answers) are a few indexed SELECTs. Through a
 Session each costs ~60-130 µs of Python around a ~10 µs query (transaction events,
 ORM state, Result objects), which is most of such a request. ``fetch`` runs a Core
-SELECT that SQLAlchemy compiled once per dialect on a pooled DBAPI connection (checked
-out for the query and given back), and converts values with the column types' own
+SELECT that SQLAlchemy compiled once per dialect on a pooled DBAPI connection, and
+converts values with the column types' own
 result processors: the rows are what ``Connection.execute`` would give (Decimal,
 aware datetimes, enums), as named tuples.
 
-Only for reads. Before the request's Session has begun, each call runs on its own
-(autocommit on SQLite; on PostgreSQL a transaction rolled back when the connection
-goes back to the pool); after, on the Session's connection, inside its transaction.
+Only for reads. Before the request's Session has begun, reads share one pooled
+connection (autocommit on SQLite; on PostgreSQL a read-committed transaction rolled
+back when the connection goes back to the pool), given back when the Session begins
+or the app context ends; after, they run on the Session's connection, inside its
+transaction (see ``_connection``).
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ import threading
 from collections import OrderedDict, namedtuple
 from typing import Any
 
-from flask import has_app_context
+from flask import g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from backend.extensions import db
 
@@ -117,35 +121,33 @@ def _plan(statement, dialect) -> _Plan:
     return plan
 
 
-_HELD = threading.local()
+def _connection():
+    """The DBAPI connection to read on. Once the request's Session has a transaction,
+    its connection (so its writes are seen). Before that, one pooled connection held
+    in the app context for every read until the context ends, or until the Session
+    begins: it is given back then, before the Session takes one of its own, so a
+    request never holds two connections and a pool sized for the threads stays
+    enough."""
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction():
+            return session.connection().connection
+    conn = g.get("_fastread_connection")
+    if conn is None:
+        conn = g._fastread_connection = db.engine.raw_connection()
+    return conn
 
 
-class connection:  # noqa: N801 - used as ``with fastread.connection():``
-    """Hold one pooled connection for several ``fetch`` calls (else each fetch checks
-    one out and gives it back at once). When the Session already has a transaction,
-    its connection is used: a request never holds two connections, so a pool sized
-    for the threads stays enough."""
+def release(exc=None) -> None:
+    conn = g.pop("_fastread_connection", None) if has_app_context() else None
+    if conn is not None:
+        conn.close()
 
-    __slots__ = ("conn", "owned")
 
-    def __enter__(self):
-        self.owned = False
-        held = getattr(_HELD, "conn", None)
-        if held is not None:
-            self.conn = held
-        elif has_app_context() and db.session.registry.has() and db.session().in_transaction():
-            # read on the Session's connection (and see its writes)
-            self.conn = db.session.connection().connection
-        else:
-            self.conn = _HELD.conn = db.engine.raw_connection()
-            self.owned = True
-        return self.conn
-
-    def __exit__(self, *exc):
-        if self.owned:
-            _HELD.conn = None
-            self.conn.close()
-        return False
+@event.listens_for(Session, "after_transaction_create")
+def _session_begins(session, transaction) -> None:
+    if transaction.parent is None:
+        release()
 
 
 def fetch(statement, params: dict | None = None) -> list:
@@ -155,14 +157,13 @@ def fetch(statement, params: dict | None = None) -> list:
     cached per statement object."""
     plan = _plan(statement, db.engine.dialect)
     sql, args = plan.arguments(params or {})
-    with connection() as conn:
-        cursor = conn.cursor()
-        try:
-            cursor.execute(sql, args)
-            raw = cursor.fetchall()
-            processors = plan.processors_for(cursor.description)
-        finally:
-            cursor.close()
+    cursor = _connection().cursor()
+    try:
+        cursor.execute(sql, args)
+        raw = cursor.fetchall()
+        processors = plan.processors_for(cursor.description)
+    finally:
+        cursor.close()
     make = plan.row._make
     if not processors:
         return [make(r) for r in raw]
@@ -173,3 +174,7 @@ def fetch(statement, params: dict | None = None) -> list:
             r[i] = processor(r[i])
         rows.append(make(r))
     return rows
+
+
+def init_app(app) -> None:
+    app.teardown_appcontext(release)

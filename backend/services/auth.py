@@ -140,9 +140,8 @@ _PRINCIPAL_ROLES = (select(StaffRole.community_id, StaffRole.role)
 def load_principal(user_id) -> Principal | None:
     if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id <= MAX_ROW_ID:
         return None
-    with fastread.connection():
-        rows = fastread.fetch(_PRINCIPAL_ROWS, {"uid": user_id})
-        grants = fastread.fetch(_PRINCIPAL_ROLES, {"uid": user_id}) if rows else []
+    rows = fastread.fetch(_PRINCIPAL_ROWS, {"uid": user_id})
+    grants = fastread.fetch(_PRINCIPAL_ROLES, {"uid": user_id}) if rows else []
     if not rows:
         return None
     first = rows[0]
