@@ -47,27 +47,28 @@ def rulebook() -> RuleBook:
 
 
 def asker_for(user) -> Asker:
-    """The user, their bound rooms and their community (for staff and residents
-    without a room: the community they work in, or the only one there is)."""
+    """The user (as a read-only Principal), their bound rooms and their community (for
+    staff and residents without a room: the community they work in, or the only one
+    there is), read without the ORM."""
     from backend.errors import AppError
-    from backend.extensions import db
-    from backend.models import Community
-    from backend.services.community import resolve_community
+    from backend.models import User
+    from backend.services.auth import load_principal
+    from backend.services.community import community_ref, resolve_community
     from backend.services.permissions import staff_community_ids
 
     if user is None:
         return Asker(None, None, [])
-    # The principal comes with its bindings, rooms and buildings loaded
-    # (services.auth._load_principal): only the community is fetched here.
+    if isinstance(user, User):
+        user = load_principal(user.id)
     rooms = [b.room for b in sorted(user.bindings, key=lambda b: b.id)]
-    community = db.session.get(Community, rooms[0].community_id) if rooms else None
+    community = community_ref(rooms[0].community_id) if rooms else None
     if community is None:
         staff_ids = sorted(staff_community_ids(user))
         if staff_ids:
-            community = db.session.get(Community, staff_ids[0])
+            community = community_ref(staff_ids[0])
         else:
             try:
-                community = resolve_community(None)
+                community = community_ref(resolve_community(None).id)
             except AppError:  # none yet, or several and nothing says which
                 community = None
     return Asker(user, community, rooms)

@@ -13,18 +13,20 @@ from decimal import Decimal
 from typing import Callable
 
 from backend.bot.matcher import Match, Rules
-from backend.models import Community, Room, User
+from backend.services.auth import Principal, RoomRef
+from backend.services.community import CommunityRef
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Asker:
-    """Who is asking: the user, their community (None if unknown) and bound rooms."""
+    """Who is asking: the user, their community (None if unknown) and bound rooms
+    (read-only: services.auth.Principal and RoomRef, services.community.CommunityRef)."""
 
-    user: User | None
-    community: Community | None
-    rooms: list[Room] = field(default_factory=list)
+    user: Principal | None
+    community: CommunityRef | None
+    rooms: list[RoomRef] = field(default_factory=list)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def asked_periods(text: str) -> list[str]:
 _ROOM_NUMBER = re.compile(r"(?<!\d)(\d{3,4})(?!\d|年|元|块|平|m)")
 
 
-def named_rooms(text: str, rooms: list[Room]) -> tuple[list[Room], bool]:
+def named_rooms(text: str, rooms: list[RoomRef]) -> tuple[list[RoomRef], bool]:
     """The asker's rooms the message names by number (all if it names none), and
     whether it named a room that is not theirs."""
     numbers = set(_ROOM_NUMBER.findall(text))
@@ -142,7 +144,7 @@ def no_room(ctx: Context, what: str) -> str:
 def fee_amount(ctx: Context) -> str:
     from backend.models import ROOM_KIND_LABELS
     from backend.rules.fees import fee_for
-    from backend.services.fees import bills_for_rooms, room_fees
+    from backend.services.fees import as_line, bills_for_rooms, room_fees
 
     if not ctx.asker.rooms:
         return no_room(ctx, "物业费")
@@ -180,8 +182,9 @@ def fee_amount(ctx: Context) -> str:
     for room in rooms:
         bill = latest.get(room.id)
         if bill is not None:
-            status = ("已缴清" if bill.outstanding == 0
-                      else f"未缴 {money(bill.outstanding)} 元，截止 {bill.due_date.isoformat()}")
+            outstanding = as_line(bill).outstanding
+            status = ("已缴清" if outstanding == 0
+                      else f"未缴 {money(outstanding)} 元，截止 {bill.due_date.isoformat()}")
             lines.append(ctx.t("fee_amount_bill", room=room.label, period=bill.period,
                                amount=money(bill.amount), status=status))
     return "\n".join(lines)
@@ -200,18 +203,22 @@ def fee_arrears(ctx: Context) -> str:
         return ctx.t("fee_arrears_no_bills", phone=ctx.setting("office_phone"))
     today = local_today()
     total, late = arrears_for(bills, today)
-    upcoming = [b for b in bills if b.outstanding > 0 and not as_line(b).overdue(today)]
+    lines_of = {b.id: as_line(b) for b in bills}
+    upcoming = [b for b in bills
+                if lines_of[b.id].outstanding > 0 and not lines_of[b.id].overdue(today)]
     upcoming_text = ""
     if upcoming:
         upcoming_text = ctx.t(
-            "fee_arrears_upcoming", amount=money(sum((b.outstanding for b in upcoming), Decimal(0))),
+            "fee_arrears_upcoming",
+            amount=money(sum((lines_of[b.id].outstanding for b in upcoming), Decimal(0))),
             periods="、".join(sorted({b.period for b in upcoming})))
     if not late:
         return ctx.t("fee_arrears_none", upcoming=upcoming_text)
     lines = [ctx.t("fee_arrears_head")]
     for bill in late:
         lines.append(ctx.t("fee_arrears_line", room=rooms[bill.room_id].label, period=bill.period,
-                           amount=money(bill.outstanding), due=bill.due_date.isoformat()))
+                           amount=money(lines_of[bill.id].outstanding),
+                           due=bill.due_date.isoformat()))
     lines.append(ctx.t("fee_arrears_total", total=money(total)))
     if upcoming_text:
         lines.append(upcoming_text)

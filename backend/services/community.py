@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from backend import fastread
 from backend.errors import AppError, NotFound
 from backend.extensions import db
 from backend.models import Community, FeeStandard, PolicyText, RoomKind
@@ -124,13 +126,34 @@ def set_fee(community: Community, kind: str, price: str | Decimal) -> FeeStandar
     return standard
 
 
-def fee_standards(community: Community) -> list[FeeStandard]:
-    return list(db.session.scalars(
-        select(FeeStandard).where(FeeStandard.community_id == community.id).order_by(FeeStandard.kind)
-    ))
+class CommunityRef(NamedTuple):
+    """A community as a read-only row (what answers and pages show of it)."""
+
+    id: int
+    name: str
+    settings: dict
 
 
-def policy(community: Community, topic: str) -> PolicyText | None:
-    return db.session.scalar(
-        select(PolicyText).where(PolicyText.community_id == community.id, PolicyText.topic == topic)
-    )
+_COMMUNITY = select(Community.id, Community.name, Community.settings).where(
+    Community.id == bindparam("id"))
+_FEE_STANDARDS = (select(FeeStandard.__table__)
+                  .where(FeeStandard.community_id == bindparam("community"))
+                  .order_by(FeeStandard.kind))
+_POLICY = select(PolicyText.__table__).where(PolicyText.community_id == bindparam("community"),
+                                             PolicyText.topic == bindparam("topic"))
+
+
+def community_ref(community_id: int) -> CommunityRef | None:
+    rows = fastread.fetch(_COMMUNITY, {"id": community_id})
+    return CommunityRef(rows[0].id, rows[0].name, rows[0].settings or {}) if rows else None
+
+
+def fee_standards(community) -> list:
+    """The community's fee standards (read-only rows with FeeStandard's fields)."""
+    return fastread.fetch(_FEE_STANDARDS, {"community": community.id})
+
+
+def policy(community, topic: str):
+    """The community's policy text on ``topic`` (a read-only row), or None."""
+    rows = fastread.fetch(_POLICY, {"community": community.id, "topic": topic})
+    return rows[0] if rows else None
