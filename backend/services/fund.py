@@ -22,8 +22,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, distinct, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
+from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.jobs import enqueue
@@ -666,27 +679,47 @@ def _message(proposal: FundProposal, event: str) -> tuple[str, str, str]:
 
 
 # ------------------------------------------------------------------ for the bot
-def open_proposals_for(user: User, now: datetime | None = None) -> list[tuple[FundProposal, bool]]:
+_OPEN_FOR_ROOMS = (
+    select(FundProposal.__table__)
+    .where(FundProposal.status == ProposalStatus.voting,
+           FundProposal.closes_at > bindparam("now", type_=FundProposal.closes_at.type),
+           FundProposal.id.in_(select(FundEligibleRoom.proposal_id).where(
+               FundEligibleRoom.room_id.in_(bindparam("rooms", expanding=True)))))
+    .order_by(FundProposal.id.desc()))
+# the owner keys (owners of record, per each snapshot) the user votes for
+_VOTER_KEYS = (
+    select(FundEligibleRoom.proposal_id, FundEligibleRoom.owner_key).distinct()
+    .join(RoomBinding, RoomBinding.room_id == FundEligibleRoom.room_id)
+    .where(FundEligibleRoom.proposal_id.in_(bindparam("proposals", expanding=True)),
+           RoomBinding.user_id == bindparam("uid"), RoomBinding.relation == Role.owner,
+           RoomBinding.owner_id == FundEligibleRoom.owner_key, FundEligibleRoom.owner_key > 0))
+_VOTED_KEYS = select(FundBallot.proposal_id, FundBallot.voter_key).where(
+    FundBallot.proposal_id.in_(bindparam("proposals", expanding=True)),
+    FundBallot.voter_key.in_(bindparam("keys", expanding=True)))
+
+
+def open_proposals_for(user: User, now: datetime | None = None) -> list[tuple[object, bool]]:
     """Proposals in voting whose scope includes a room the user is bound to, newest
-    first, with whether the user's owner record(s) in scope already voted."""
+    first (read-only rows with FundProposal's fields), with whether the user's owner
+    record(s) in scope already voted. Read through fastread: the bot asks this often."""
     now = now or utcnow()
-    room_ids = [b.room_id for b in user.bindings]
+    room_ids = sorted({b.room_id for b in user.bindings})
     if not room_ids:
         return []
-    proposals = list(db.session.scalars(
-        select(FundProposal)
-        .where(FundProposal.status == ProposalStatus.voting, FundProposal.closes_at > now,
-               FundProposal.id.in_(select(FundEligibleRoom.proposal_id)
-                                   .where(FundEligibleRoom.room_id.in_(room_ids))))
-        .order_by(FundProposal.id.desc())
-    ))
-    from backend.services.fund_ballots import voter_keys, voted_keys
-
-    out = []
-    for proposal in proposals:
-        keys = voter_keys(user, proposal.id)
-        out.append((proposal, bool(keys) and keys <= voted_keys(proposal.id, keys)))
-    return out
+    proposals = fastread.fetch(_OPEN_FOR_ROOMS, {"now": now, "rooms": room_ids})
+    if not proposals:
+        return []
+    ids = [p.id for p in proposals]
+    keys: dict[int, set[int]] = {}
+    for row in fastread.fetch(_VOTER_KEYS, {"proposals": ids, "uid": user.id}):
+        keys.setdefault(row.proposal_id, set()).add(row.owner_key)
+    voted: dict[int, set[int]] = {}
+    all_keys = sorted(set().union(*keys.values())) if keys else []
+    if all_keys:
+        for row in fastread.fetch(_VOTED_KEYS, {"proposals": ids, "keys": all_keys}):
+            voted.setdefault(row.proposal_id, set()).add(row.voter_key)
+    return [(p, bool(keys.get(p.id)) and keys[p.id] <= voted.get(p.id, set()))
+            for p in proposals]
 
 
 def publicity_ends_at(proposal: FundProposal) -> datetime | None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
+from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.models import (
@@ -42,6 +43,7 @@ from backend.services.ledger import (
     norm_building,
     read_csv,
 )
+from backend.services.community import community_ref
 from backend.services.permissions import staff_community_ids
 from backend.timeutil import local_today
 
@@ -84,34 +86,46 @@ def _building_id(community_id: int, name: str) -> int:
     return building_id
 
 
+def _balance_statements(by_building: bool):
+    conditions = [FundLedgerEntry.community_id == bindparam("community")]
+    if by_building:
+        conditions.append(FundLedgerEntry.building_id == bindparam("building"))
+    deposit = FundLedgerEntry.direction == FundDirection.deposit
+    totals = (select(func.sum(case((deposit, FundLedgerEntry.amount), else_=0)).label("total_in"),
+                     func.sum(case((deposit, 0), else_=FundLedgerEntry.amount)).label("total_out"),
+                     func.max(FundLedgerEntry.entry_date).label("last_date"))
+              .where(*conditions))
+    recent = (select(FundLedgerEntry.__table__, Building.name.label("building_name"))
+              .outerjoin(Building, FundLedgerEntry.building_id == Building.id)
+              .where(*conditions)
+              .order_by(FundLedgerEntry.entry_date.desc(), FundLedgerEntry.id.desc())
+              .limit(bindparam("limit")))
+    return totals, recent
+
+
+# read through fastread (the bot answers 维修资金余额 questions from these)
+_BALANCE = {False: _balance_statements(False), True: _balance_statements(True)}
+
+
 def fund_balance(community_id: int, building: str | None = None, recent: int = 5) -> FundBalance:
     """Balance, totals in and out, and the latest ``recent`` entries of the community's
     fund (or of one building's account)."""
-    community = db.session.get(Community, community_id)
+    community = community_ref(community_id)
     if community is None:
         raise NotFound("找不到小区", code="community_not_found")
-    conditions = [FundLedgerEntry.community_id == community_id]
+    params = {"community": community_id, "limit": recent}
     building_name = None
     if building:
-        conditions.append(FundLedgerEntry.building_id == _building_id(community_id, building))
+        params["building"] = _building_id(community_id, building)
         building_name = norm_building(building)
-    deposit = FundLedgerEntry.direction == FundDirection.deposit
-    total_in, total_out, last_date = db.session.execute(
-        select(func.sum(case((deposit, FundLedgerEntry.amount), else_=0)),
-               func.sum(case((deposit, 0), else_=FundLedgerEntry.amount)),
-               func.max(FundLedgerEntry.entry_date))
-        .where(*conditions)
-    ).one()
-    total_in, total_out = _money(total_in), _money(total_out)
-    rows = db.session.execute(
-        select(FundLedgerEntry, Building.name)
-        .outerjoin(Building, FundLedgerEntry.building_id == Building.id)
-        .where(*conditions)
-        .order_by(FundLedgerEntry.entry_date.desc(), FundLedgerEntry.id.desc()).limit(recent)
-    ).all()
+    totals, lines = _BALANCE[bool(building)]
+    total = fastread.fetch(totals, params)[0]
+    total_in, total_out = _money(total.total_in), _money(total.total_out)
+    rows = fastread.fetch(lines, params) if recent else []
     return FundBalance(community=community.name, building=building_name,
                        balance=total_in - total_out, total_in=total_in, total_out=total_out,
-                       recent=[line_of(e, name) for e, name in rows], as_of=last_date)
+                       recent=[line_of(row, row.building_name) for row in rows],
+                       as_of=total.last_date)
 
 
 def ledger_lines(community_id: int, building: str | None, limit: int, before_id: int | None):

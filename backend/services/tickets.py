@@ -12,11 +12,12 @@ Anyone else gets 404, never a hint that the ticket exists.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import Integer, and_, bindparam, case, or_, select, union
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased
 
 from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -490,11 +491,19 @@ def _page(rows: list, limit: int) -> tuple[list, int | None]:
     return rows, (rows[-1].id if more else None)
 
 
-def tickets_for_resident(user: User, open_only: bool = True, limit: int = 5) -> list[Ticket]:
+_TICKETS_BY_ID = select(Ticket.__table__).where(
+    Ticket.id.in_(bindparam("ids", expanding=True))).order_by(Ticket.id.desc())
+_EVENTS_OF = select(TicketEvent.__table__).where(
+    TicketEvent.ticket_id.in_(bindparam("ids", expanding=True))).order_by(
+    TicketEvent.ticket_id, TicketEvent.id)
+
+
+def tickets_for_resident(user: User | Principal, open_only: bool = True,
+                         limit: int = 5) -> list[SimpleNamespace]:
     """The resident's tickets (reported, or in-home repairs of their flat), newest
-    first. ``open_only``: not yet closed, cancelled or rejected (a resolved ticket
-    awaiting its rating counts as open). Each ticket's ``events`` are loaded, latest
-    last. Used by the bot."""
+    first, as read-only records with Ticket's fields and their ``events`` (latest
+    last). ``open_only``: not yet closed, cancelled or rejected (a resolved ticket
+    awaiting its rating counts as open). Used by the bot and the desk's chat context."""
     _, room_ids = viewer_scope(user)
     statuses = tuple(sorted(s for s in TicketStatus if s not in rules.FINAL_STATUSES)) \
         if open_only else ()
@@ -502,13 +511,14 @@ def tickets_for_resident(user: User, open_only: bool = True, limit: int = 5) -> 
     params = {"uid": user.id, "limit": limit, "now": utcnow()}
     if room_ids:
         params["rooms"] = sorted(room_ids)
-    ids = [row.id for row in fastread.fetch(statement, params)]
+    ids = sorted(row.id for row in fastread.fetch(statement, params))
     if not ids:
         return []
-    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids)).options(
-        selectinload(Ticket.events), selectinload(Ticket.room).selectinload(Room.building),
-        selectinload(Ticket.room).selectinload(Room.unit))).all()
-    return sorted(tickets, key=lambda t: t.id, reverse=True)
+    events: dict[int, list] = {}
+    for event in fastread.fetch(_EVENTS_OF, {"ids": ids}):
+        events.setdefault(event.ticket_id, []).append(event)
+    return [SimpleNamespace(**row._asdict(), events=events.get(row.id, []))
+            for row in fastread.fetch(_TICKETS_BY_ID, {"ids": ids})]
 
 
 # ----------------------------------------------------------------- periodic work
