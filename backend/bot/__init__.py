@@ -53,7 +53,7 @@ def asker_for(user) -> Asker:
     from backend.errors import AppError
     from backend.models import User
     from backend.services.auth import load_principal
-    from backend.services.community import community_ref, resolve_community
+    from backend.services.community import community_ref, community_ref_of, resolve_community
     from backend.services.permissions import staff_community_ids
 
     if user is None:
@@ -68,7 +68,7 @@ def asker_for(user) -> Asker:
             community = community_ref(staff_ids[0])
         else:
             try:
-                community = community_ref(resolve_community(None).id)
+                community = community_ref_of(resolve_community(None))
             except AppError:  # none yet, or several and nothing says which
                 community = None
     return Asker(user, community, rooms)

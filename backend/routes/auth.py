@@ -66,6 +66,5 @@ def staff_login(data):
 @blp.response(204)
 def logout():
     """Revoke every token of the caller (signs out on all devices)."""
-    user = current_user()
-    auth_service.revoke_tokens(user)
+    auth_service.revoke_tokens(current_user().entity())
     db.session.commit()

@@ -73,7 +73,7 @@ def me():
 @blp.response(201, RoomOut)
 def bind_room(data):
     """Bind a room as its owner: name and phone must match the ledger's owner of record."""
-    binding = room_service.bind_room_as_owner(current_user(), **data)
+    binding = room_service.bind_room_as_owner(current_user().entity(), **data)
     db.session.commit()
     bound = auth_service.load_principal(binding.user_id)
     return room_payload(next(b for b in bound.bindings if b.id == binding.id))

@@ -197,9 +197,7 @@ def user_from_token(token: str) -> Principal:
     return user
 
 
-def revoke_tokens(user: User | Principal) -> None:
-    if isinstance(user, Principal):
-        user = user.entity()
+def revoke_tokens(user: User) -> None:
     user.token_version += 1
 
 

@@ -143,9 +143,14 @@ _POLICY = select(PolicyText.__table__).where(PolicyText.community_id == bindpara
                                              PolicyText.topic == bindparam("topic"))
 
 
+def community_ref_of(community) -> CommunityRef:
+    """From a Community (or a row with its id, name and settings)."""
+    return CommunityRef(community.id, community.name, community.settings or {})
+
+
 def community_ref(community_id: int) -> CommunityRef | None:
     rows = fastread.fetch(_COMMUNITY, {"id": community_id})
-    return CommunityRef(rows[0].id, rows[0].name, rows[0].settings or {}) if rows else None
+    return community_ref_of(rows[0]) if rows else None
 
 
 def fee_standards(community) -> list:

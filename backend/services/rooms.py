@@ -6,7 +6,6 @@ from sqlalchemy import select
 from backend.errors import Forbidden
 from backend.extensions import db
 from backend.models import Building, Role, Room, RoomBinding, Unit, User
-from backend.services.auth import Principal
 from backend.services.community import resolve_community
 from backend.services.ledger import norm_building, norm_name, norm_number, norm_phone, norm_unit
 
@@ -23,7 +22,7 @@ def find_room(community_id: int, building: str, unit: str, number: str) -> Room 
     )
 
 
-def bind_room_as_owner(user: User | Principal, *, community: str | None, building: str, unit: str,
+def bind_room_as_owner(user: User, *, community: str | None, building: str, unit: str,
                        number: str, owner_name: str, phone: str) -> RoomBinding:
     """Bind ``user`` to a room as its owner when name and phone match the owner of
     record. Every mismatch (unknown room, unsold room, wrong name or phone) is the
@@ -34,8 +33,6 @@ def bind_room_as_owner(user: User | Principal, *, community: str | None, buildin
     phone_ok = owner is not None and norm_phone(phone) is not None and norm_phone(phone) == owner.phone
     if not (owner and phone_ok and norm_name(owner_name) == norm_name(owner.name)):
         raise Forbidden(MISMATCH, code="ledger_mismatch")
-    if isinstance(user, Principal):
-        user = user.entity()
     binding = db.session.scalar(
         select(RoomBinding).where(RoomBinding.user_id == user.id, RoomBinding.room_id == room.id)
     )
