@@ -9,20 +9,22 @@ converts values with the column types' own
 result processors: the rows are what ``Connection.execute`` would give (Decimal,
 aware datetimes, enums), as named tuples.
 
-Only for reads. Before the request's Session has begun, reads share one pooled
-connection (autocommit on SQLite; on PostgreSQL a read-committed transaction rolled
-back when the connection goes back to the pool), given back when the Session begins
-or the app context ends; after, they run on the Session's connection, inside its
-transaction (see ``_connection``).
+Only for reads. Before the request's Session has begun, reads share one connection
+of a reader engine (``reader_engine``: autocommit, no ping, no reset), given back
+when the Session begins or the app context ends; after, they run on the Session's
+connection, inside its transaction (see ``_connection``).
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict, namedtuple
+from functools import partial
 from typing import Any
 
-from flask import g, has_app_context
-from sqlalchemy import event
+from flask import current_app, g, has_app_context
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from backend.extensions import db
@@ -38,7 +40,7 @@ class _Plan:
     from the parameters to the driver's arguments: SQLAlchemy expands the ``IN``
     lists and finds the processors once per shape, not on each call."""
 
-    __slots__ = ("compiled", "positional", "bind_processors", "expanding", "row",
+    __slots__ = ("compiled", "positional", "bind_processors", "expanding", "row", "new_row",
                  "result_processors", "dialect", "recipes")
 
     def __init__(self, statement, dialect):
@@ -49,6 +51,7 @@ class _Plan:
         self.expanding = any(b.expanding for b in compiled.bind_names)
         self.row = namedtuple("Row", [c.keyname for c in compiled._result_columns],
                               rename=True)
+        self.new_row = partial(tuple.__new__, self.row)  # _make without its Python frame
         self.result_processors = None  # known after the first execution (cursor types)
         self.recipes: dict = {}
 
@@ -121,20 +124,55 @@ def _plan(statement, dialect) -> _Plan:
     return plan
 
 
+_READERS: dict = {}  # id(main engine) -> (pid, main engine, reader engine)
+_READERS_LOCK = threading.Lock()
+
+
+def reader_engine(engine):
+    """The engine reads go through before the Session begins: the same database and
+    connection events (SQLite pragmas), but in autocommit, with no ping on checkout
+    and nothing to reset on return. On PostgreSQL that saves three round trips per
+    request (the ping, BEGIN and the ROLLBACK when the connection goes back); a
+    dropped connection is detected when a read fails and the read is retried once
+    (``fetch``). An in-memory SQLite database exists only in its own connection, so
+    it is read through the main engine."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine
+    known = _READERS.get(id(engine))
+    if known is not None and known[1] is engine and known[0] == os.getpid():
+        return known[2]
+    with _READERS_LOCK:
+        known = _READERS.get(id(engine))
+        if known is None or known[1] is not engine or known[0] != os.getpid():
+            options = {k: v for k, v in current_app.config["SQLALCHEMY_ENGINE_OPTIONS"].items()
+                       if k != "pool_pre_ping"}
+            options.update(isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+            reader = create_engine(engine.url, **options)
+            known = _READERS[id(engine)] = (os.getpid(), engine, reader)
+        return known[2]
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _main_engine_disposed(engine) -> None:
+    known = _READERS.pop(id(engine), None)
+    if known is not None:
+        # a forked child must not close its parent's connections
+        known[2].dispose(close=known[0] == os.getpid())
+
+
 def _connection():
     """The DBAPI connection to read on. Once the request's Session has a transaction,
-    its connection (so its writes are seen). Before that, one pooled connection held
-    in the app context for every read until the context ends, or until the Session
-    begins: it is given back then, before the Session takes one of its own, so a
-    request never holds two connections and a pool sized for the threads stays
-    enough."""
+    its connection (so its writes are seen). Before that, one connection of the
+    reader engine held in the app context for every read until the context ends, or
+    until the Session begins: it is given back then, so a request never holds two
+    connections."""
     if db.session.registry.has():
         session = db.session()
         if session.in_transaction():
             return session.connection().connection
     conn = g.get("_fastread_connection")
     if conn is None:
-        conn = g._fastread_connection = db.engine.raw_connection()
+        conn = g._fastread_connection = reader_engine(db.engine).raw_connection()
     return conn
 
 
@@ -155,25 +193,36 @@ def fetch(statement, params: dict | None = None) -> list:
 
     Keep statements long-lived (module level or cached by shape): compilation is
     cached per statement object."""
-    plan = _plan(statement, db.engine.dialect)
+    dialect = db.engine.dialect
+    plan = _plan(statement, dialect)
     sql, args = plan.arguments(params or {})
-    cursor = _connection().cursor()
-    try:
-        cursor.execute(sql, args)
-        raw = cursor.fetchall()
-        processors = plan.processors_for(cursor.description)
-    finally:
-        cursor.close()
-    make = plan.row._make
+    for attempt in (1, 2):
+        conn = _connection()
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, args)
+            raw = cursor.fetchall()
+            processors = plan.processors_for(cursor.description)
+            break
+        except dialect.loaded_dbapi.Error as exc:
+            # a reader connection the server dropped (restart, idle timeout): once more
+            # on a fresh one; inside the Session's transaction the Session decides
+            if (attempt == 2 or g.get("_fastread_connection") is not conn
+                    or not dialect.is_disconnect(exc, conn.dbapi_connection, cursor)):
+                raise
+            g.pop("_fastread_connection").invalidate()
+        finally:
+            cursor.close()
+    new_row = plan.new_row
+    if not raw:
+        return []
     if not processors:
-        return [make(r) for r in raw]
-    rows = []
-    for r in raw:
-        r = list(r)
-        for i, processor in processors:
-            r[i] = processor(r[i])
-        rows.append(make(r))
-    return rows
+        return list(map(new_row, raw))
+    # column-wise: each processor maps over its column in C, then rows are zipped back
+    columns = list(zip(*raw))
+    for i, processor in processors:
+        columns[i] = map(processor, columns[i])
+    return list(map(new_row, zip(*columns)))
 
 
 def init_app(app) -> None:

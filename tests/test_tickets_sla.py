@@ -223,9 +223,10 @@ def db_id(app, username):
         return db.session.scalar(db.select(User.id).filter_by(username=username))
 
 
-def test_list_times_and_overdue_computed_by_the_database_match_the_rules(
+def test_list_times_and_overdue_match_the_rules(
         app, client, owner, staff, post_ticket):
-    """Lists take their times and ``overdue`` from SQL; for every status, around the
+    """Lists read their times through a memoised conversion of the stored value
+    (models.base.LocalIsoText) and ``overdue`` from SQL; for every status, around the
     deadlines and across midnight and New Year in Shanghai, they must equal what
     timeutil.local_iso and rules.is_overdue say (on SQLite and on PostgreSQL)."""
     from backend.models import TicketStatus

@@ -1,16 +1,15 @@
 """Declarative base, naming convention and column types shared by every table."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import DateTime, MetaData, Numeric, String
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import DateTime, MetaData, Numeric, type_coerce
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, UserDefinedType
 
-from backend.timeutil import utcnow  # noqa: F401 (models use it for defaults)
+from backend.timeutil import local_iso, utcnow  # noqa: F401 (models use utcnow)
 
 MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: larger ids name no row
 
@@ -48,27 +47,38 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-class local_iso_text(FunctionElement):  # noqa: N801 - an SQL function, named like one
-    """SQL for ``timeutil.local_iso(column)``: a UTCDateTime column as the API shows
-    it, 2026-11-21T18:05:00+08:00 (seconds, Asia/Shanghai), computed by the database
-    so that list pages need not convert each value in Python. Asia/Shanghai has been
-    UTC+8 without daylight saving since 1991, so the offset is fixed; a test holds
-    both forms equal on each database."""
+class LocalIsoText(UserDefinedType):
+    """A UTCDateTime column read as the API shows it, 2026-11-21T18:05:00+08:00
+    (``timeutil.local_iso``): select ``local_iso_text(column)``.
 
-    type = String()
-    inherit_cache = True
+    Lists show four times per item. The conversion is a pure function of the stored
+    value (SQLite's text, PostgreSQL's timestamptz), so it is memoised per process:
+    a page seen again costs a dictionary lookup per time instead of a parse and a
+    time zone conversion. A test holds it equal to ``local_iso`` on both databases."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw):  # a read-side type: never in DDL
+        return "VARCHAR"
+
+    def result_processor(self, dialect, coltype):
+        return _local_iso_of_stored
 
 
-@compiles(local_iso_text, "sqlite")
-def _local_iso_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m-%dT%H:%M:%S+08:00', {compiler.process(element.clauses, **kw)}, " \
-           "'+8 hours')"
+@lru_cache(maxsize=32768)
+def _local_iso_of_stored(value):
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite stores naive UTC text
+        value = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return local_iso(value)
 
 
-@compiles(local_iso_text, "postgresql")
-def _local_iso_postgresql(element, compiler, **kw):
-    return (f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Shanghai', "
-            "'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"')")
+def local_iso_text(column):
+    """``column`` (a UTCDateTime) as local ISO text in result rows."""
+    return type_coerce(column, LocalIsoText())
 
 
 class Money(TypeDecorator):

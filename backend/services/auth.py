@@ -95,7 +95,7 @@ class BindingRef(NamedTuple):
 class Principal:
     """The signed-in user as every request sees it: who they are, their staff roles
     and their room bindings (with rooms and the owner each binding was verified
-    against). Read-only, loaded in two indexed queries without the ORM
+    against). Read-only, loaded in one indexed query without the ORM
     (backend/fastread.py); ``services.permissions`` works on it. Code that changes
     the user loads the row with ``entity()``."""
 
@@ -123,39 +123,43 @@ _PRINCIPAL_ROWS = (
            Building.name.label("building_name"), Unit.name.label("unit_name"), Room.number,
            Room.area_m2, Room.kind, Room.owner_id.label("room_owner_id"),
            _OwnerAlias.community_id.label("owner_community_id"),
-           _OwnerAlias.name.label("owner_name"), _OwnerAlias.is_committee)
+           _OwnerAlias.name.label("owner_name"), _OwnerAlias.is_committee,
+           StaffRole.id.label("grant_id"), StaffRole.community_id.label("grant_community_id"),
+           StaffRole.role.label("grant_role"))
     .outerjoin(RoomBinding, RoomBinding.user_id == User.id)
     .outerjoin(Room, Room.id == RoomBinding.room_id)
     .outerjoin(Community, Community.id == Room.community_id)
     .outerjoin(Building, Building.id == Room.building_id)
     .outerjoin(Unit, Unit.id == Room.unit_id)
     .outerjoin(_OwnerAlias, _OwnerAlias.id == RoomBinding.owner_id)
+    .outerjoin(StaffRole, StaffRole.user_id == User.id)
     .where(User.id == bindparam("uid"))
-    .order_by(RoomBinding.id)
-)
-_PRINCIPAL_ROLES = (select(StaffRole.community_id, StaffRole.role)
-                    .where(StaffRole.user_id == bindparam("uid")).order_by(StaffRole.id))
+    .order_by(RoomBinding.id, StaffRole.id)
+)  # one row per (binding, staff role) pair: few, as residents seldom hold staff roles
 
 
 def load_principal(user_id) -> Principal | None:
     if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id <= MAX_ROW_ID:
         return None
     rows = fastread.fetch(_PRINCIPAL_ROWS, {"uid": user_id})
-    grants = fastread.fetch(_PRINCIPAL_ROLES, {"uid": user_id}) if rows else []
     if not rows:
         return None
     first = rows[0]
-    bindings = tuple(
-        BindingRef(r.binding_id, r.room_id, r.relation, r.binding_owner_id,
-                   RoomRef(r.room_id, r.community_id, r.community_name, r.building_name,
-                           r.unit_name, r.number, r.area_m2, r.kind, r.room_owner_id),
-                   OwnerRef(r.binding_owner_id, r.owner_community_id, r.owner_name,
-                            bool(r.is_committee))
-                   if r.binding_owner_id is not None else None)
-        for r in rows if r.binding_id is not None)
-    roles = tuple(StaffGrant(r.community_id, r.role) for r in grants)
+    bindings, grants = {}, {}
+    for r in rows:
+        if r.binding_id is not None and r.binding_id not in bindings:
+            bindings[r.binding_id] = BindingRef(
+                r.binding_id, r.room_id, r.relation, r.binding_owner_id,
+                RoomRef(r.room_id, r.community_id, r.community_name, r.building_name,
+                        r.unit_name, r.number, r.area_m2, r.kind, r.room_owner_id),
+                OwnerRef(r.binding_owner_id, r.owner_community_id, r.owner_name,
+                         bool(r.is_committee)) if r.binding_owner_id is not None else None)
+        if r.grant_id is not None and r.grant_id not in grants:
+            grants[r.grant_id] = StaffGrant(r.grant_community_id, r.grant_role)
+    roles = tuple(grants[k] for k in sorted(grants))
     return Principal(first.id, first.name, first.phone, first.openid, first.username,
-                     first.token_version, bool(first.is_active), roles, bindings)
+                     first.token_version, bool(first.is_active), roles,
+                     tuple(bindings.values()))
 
 
 _TOKENS: OrderedDict = OrderedDict()

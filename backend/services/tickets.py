@@ -370,8 +370,8 @@ def overdue_condition(now):
 
 
 _NOW = bindparam("now", type_=Ticket.due_at.type)
-# Times come formatted by the database (models.base.local_iso_text) and ``overdue``
-# is computed there: a list page needs no per-value conversion. Bind ``now``.
+# Times come as the API shows them (models.base.local_iso_text) and ``overdue``
+# is computed by the database. Bind ``now``.
 SUMMARY_COLUMNS = (
     Ticket.id, Ticket.kind, Ticket.status, Ticket.urgent, Ticket.description, Ticket.location,
     Ticket.room_id, local_iso_text(Ticket.created_at).label("created_at"),
