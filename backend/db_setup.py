@@ -1,10 +1,12 @@
 """Database connection settings.
 
-SQLite runs in WAL with foreign keys on and a busy timeout. Request transactions
-begin DEFERRED, so readers never hold up each other or writers; the first write
+SQLite runs in WAL with foreign keys on and a busy timeout. BEGIN is sent with a
+transaction's first statement. Request transactions that start with a read begin
+DEFERRED, so readers never hold up each other or writers; the first write
 (INSERT/UPDATE/DELETE, a SAVEPOINT, or a ``SELECT ... FOR UPDATE`` in the ORM)
-first upgrades the connection: the read-only snapshot is committed (nothing to lose)
-and ``BEGIN IMMEDIATE`` waits for the write lock. That is read-committed behaviour,
+upgrades the connection: the read-only snapshot is committed (nothing to lose) and
+``BEGIN IMMEDIATE`` waits for the write lock. A transaction that starts with a write
+begins IMMEDIATE at once. That is read-committed behaviour,
 as on PostgreSQL, and it avoids SQLite's 'database is locked' failure when a read
 snapshot tries to become a writer after someone else wrote. Work outside a request
 (CLI commands, jobs) begins IMMEDIATE straight away.
@@ -38,16 +40,16 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
-    if conn.dialect.name != "sqlite":
-        return
-    deferred = has_request_context()
-    conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
-    conn.info["sqlite_read_only"] = deferred
+    # BEGIN waits for the transaction's first statement, which says which kind it needs
+    if conn.dialect.name == "sqlite":
+        conn.info["sqlite_begin"] = "DEFERRED" if has_request_context() else "IMMEDIATE"
 
 
 def _upgrade(conn) -> None:
-    """Turn the connection's read-only transaction into a write transaction."""
-    if conn.info.get("sqlite_read_only"):
+    """Make the connection's transaction a write transaction."""
+    if conn.info.get("sqlite_begin"):  # not begun yet: begin as a writer
+        conn.info["sqlite_begin"] = "IMMEDIATE"
+    elif conn.info.get("sqlite_read_only"):  # commit the read-only snapshot first
         conn.info["sqlite_read_only"] = False
         dbapi = conn.connection.dbapi_connection
         dbapi.execute("COMMIT")
@@ -55,10 +57,23 @@ def _upgrade(conn) -> None:
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _sqlite_before_write(conn, cursor, statement, parameters, context, executemany):
-    if conn.info.get("sqlite_read_only") and statement.lstrip()[:9].upper().startswith(
-            _WRITE_PREFIXES):
+def _sqlite_before_statement(conn, cursor, statement, parameters, context, executemany):
+    info = conn.info
+    if not (info.get("sqlite_begin") or info.get("sqlite_read_only")):
+        return
+    if statement.lstrip()[:9].upper().startswith(_WRITE_PREFIXES):
         _upgrade(conn)
+    mode = info.pop("sqlite_begin", None)
+    if mode is not None:
+        conn.connection.dbapi_connection.execute(f"BEGIN {mode}")
+        info["sqlite_read_only"] = mode == "DEFERRED"
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _sqlite_end(conn):
+    conn.info.pop("sqlite_begin", None)
+    conn.info.pop("sqlite_read_only", None)
 
 
 @event.listens_for(Session, "do_orm_execute")

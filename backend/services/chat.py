@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend import bot
@@ -245,21 +246,30 @@ def record_miss(community_id: int | None, text: str, answer: bot.Reply,
     now = now or utcnow()
     key = community_id or 0
     guess = answer.match.candidates[0][0] if answer.match.candidates else None
-    values = dict(question=text.strip()[:500], intent_guess=guess,
-                  confidence=answer.confidence, last_seen_at=now)
-    where = (BotMiss.community_key == key, BotMiss.normalized == normalized)
-    updated = db.session.execute(
-        update(BotMiss).where(*where).values(count=BotMiss.count + 1, **values)
-        .execution_options(synchronize_session=False)).rowcount
-    if updated:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.add(BotMiss(community_key=key, normalized=normalized, first_seen_at=now,
-                                   count=1, **values))
-    except IntegrityError:  # recorded by a concurrent request a moment ago
-        db.session.execute(update(BotMiss).where(*where).values(count=BotMiss.count + 1, **values)
-                           .execution_options(synchronize_session=False))
+    connection = db.session.connection()
+    connection.execute(_miss_upsert(connection.dialect.name), {
+        "m_key": key, "m_normalized": normalized, "m_question": text.strip()[:500],
+        "m_guess": guess, "m_confidence": answer.confidence, "m_now": now})
+
+
+@lru_cache(maxsize=4)
+def _miss_upsert(dialect_name: str):
+    """One statement that adds a miss or counts it again (both databases have
+    INSERT ... ON CONFLICT DO UPDATE), built once: concurrent requests cannot race."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = BotMiss.__table__
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table).values(
+        community_key=bindparam("m_key"), normalized=bindparam("m_normalized"),
+        question=bindparam("m_question"), intent_guess=bindparam("m_guess"),
+        confidence=bindparam("m_confidence"), count=1, first_seen_at=bindparam("m_now"),
+        last_seen_at=bindparam("m_now"))
+    latest = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.community_key, table.c.normalized],
+        set_={"count": table.c.count + 1, "question": latest.question,
+              "intent_guess": latest.intent_guess, "confidence": latest.confidence,
+              "last_seen_at": latest.last_seen_at})
 
 
 def top_misses(community_ids: set[int], limit: int = 20, include_unscoped: bool = True
