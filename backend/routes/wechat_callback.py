@@ -4,15 +4,22 @@ GET verifies the server (echoes ``echostr``). POST receives a resident's message
 plain or AES safe mode, and answers within WeChat's 5-second deadline:
 
 1. the signature is checked in constant time, the timestamp must be within
-   WECHAT_TIMESTAMP_WINDOW seconds and its nonce never seen before (Redis, or the
-   database when Redis is down or absent) — all before the body is read;
+   WECHAT_TIMESTAMP_WINDOW seconds and its nonce never seen before — all before the
+   body is read. Redis ``SET NX`` holds the nonce; with Redis down or absent the
+   ``wechat_nonce`` table is checked then, and the nonce recorded in the same
+   transaction as the message (its primary key refuses a concurrent copy);
 2. the body is capped (WECHAT_MAX_PUSH_BYTES) before any parsing, and XML with a
    DOCTYPE or entity declaration is refused at once (400);
 3. the message is handled once per MsgId (a unique key: retries get the first reply);
-4. the bot's answer goes back as the passive reply if it is ready within
-   WECHAT_REPLY_BUDGET_SECONDS; otherwise the push gets ``success`` and the answer
-   follows as a customer-service message (jobs/chat.py). While a desk member holds
-   the conversation the push gets ``success`` (their replies go out the same way).
+4. the message, the bot's reply and the conversation are written in the request,
+   in one transaction whose lock waits are bounded by what is left of
+   WECHAT_REPLY_BUDGET_SECONDS: the answer goes back as the passive reply. If a lock
+   is not granted in time (or the budget is 0), the push gets ``success`` at once
+   and a worker thread records it without that bound, the answer following as a
+   customer-service message (jobs/chat.py). While a desk member holds the
+   conversation the push gets ``success`` (their replies go out the same way). If
+   recording fails, 503 and nothing is kept: WeChat retries (the MsgId guard keeps
+   it to one).
 """
 from __future__ import annotations
 
@@ -27,7 +34,6 @@ from flask import Blueprint, Response, current_app, request
 from backend import wechat
 from backend.errors import AppError, Forbidden, TooLarge, ValidationFailed
 from backend.extensions import db
-from backend.models import Channel, Delivery
 from backend.services import chat as chat_service
 
 log = logging.getLogger(__name__)
@@ -50,8 +56,10 @@ def _pool() -> ThreadPoolExecutor:
         return pool
 
 
-def _verify_request() -> tuple[str, str]:
-    """Signature, timestamp window, nonce replay: (timestamp, nonce) if all pass."""
+def _verify_request() -> tuple[str, str, str]:
+    """Signature, timestamp window, nonce replay: (timestamp, nonce, nonce state) if
+    all pass; the state is ``chat_service.NONCE_PENDING`` when the nonce is to be
+    recorded in the database with the request's writes."""
     args = request.args
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if not wechat.check_push_signature(args.get("signature", ""), timestamp, nonce):
@@ -65,11 +73,38 @@ def _verify_request() -> tuple[str, str]:
         raise Forbidden("请求已过期", code="stale_timestamp")
     if not nonce or len(nonce) > 64:
         raise Forbidden("nonce 无效", code="bad_nonce")
-    first = chat_service.first_sight_of_nonce(f"{timestamp}:{nonce}", ttl=2 * window)
-    db.session.commit()  # release the database before the message is handled
+    state = chat_service.check_nonce(f"{timestamp}:{nonce}", ttl=2 * window)
+    if state == chat_service.NONCE_REPLAYED:
+        raise _replayed()
+    return timestamp, nonce, state
+
+
+def _replayed() -> Forbidden:
+    return Forbidden("重复的请求", code="replayed_nonce")
+
+
+def _record_nonce(key: str) -> None:
+    """Record a database-guarded nonce on its own (a request with nothing else to
+    write: the server check, an event, a refused push). A database too busy to take
+    it within the reply budget is not waited for: such a request changes nothing, so
+    neither would its replay."""
+    try:
+        with chat_service.bounded_lock_waits(max(_budget(), 1.0)):
+            first = chat_service.claim_nonce(key)
+        db.session.commit()
+    except chat_service.LockWaitTimeout as exc:
+        db.session.rollback()
+        log.warning("nonce %s not recorded, database busy: %s", key, exc)
+        return
+    except Exception:
+        db.session.rollback()
+        raise
     if not first:
-        raise Forbidden("重复的请求", code="replayed_nonce")
-    return timestamp, nonce
+        raise _replayed()
+
+
+def _budget() -> float:
+    return float(current_app.config["WECHAT_REPLY_BUDGET_SECONDS"])
 
 
 def _read_body() -> bytes:
@@ -93,17 +128,40 @@ def _refuse_entities(xml: bytes) -> None:
 @bp.route("/wechat/callback", methods=["GET"])
 def verify_server():
     """WeChat's server check: echo ``echostr`` when the signature is ours."""
-    _verify_request()
+    timestamp, nonce, state = _verify_request()
+    if state == chat_service.NONCE_PENDING:
+        _record_nonce(f"{timestamp}:{nonce}")
     return Response(request.args.get("echostr", ""), mimetype="text/plain")
 
 
 @bp.route("/wechat/callback", methods=["POST"])
 def receive_push():
-    timestamp, nonce = _verify_request()
-    body = _read_body()
-    safe_mode = request.args.get("encrypt_type", "raw").lower() == "aes"
+    started = time.monotonic()
+    timestamp, nonce, nonce_state = _verify_request()
+    nonce_key = f"{timestamp}:{nonce}" if nonce_state == chat_service.NONCE_PENDING else None
     try:
-        if safe_mode:
+        push = _read_push(timestamp, nonce)
+    except AppError:
+        if nonce_key is not None:
+            _record_nonce(nonce_key)  # a refused request is not replayed either
+        raise
+    if push.msg_type == "event" or (push.msg_type not in UNREADABLE_LABELS and push.msg_type != "text"):
+        if nonce_key is not None:
+            _record_nonce(nonce_key)
+        return _success()  # events (entering the chat, subscribing): nothing to answer
+    text = _answer(push, nonce_key, started + _budget() - time.monotonic())
+    if text is None:
+        return _success()
+    xml = wechat.text_reply_xml(push, text)
+    if request.args.get("encrypt_type", "raw").lower() == "aes":
+        xml = wechat.encrypt_reply(xml, nonce, timestamp)
+    return Response(xml, mimetype="application/xml")
+
+
+def _read_push(timestamp: str, nonce: str) -> wechat.Push:
+    body = _read_body()
+    try:
+        if request.args.get("encrypt_type", "raw").lower() == "aes":
             encrypt = wechat.encrypted_part(body)
             if not wechat.check_push_signature(request.args.get("msg_signature", ""),
                                                timestamp, nonce, encrypt):
@@ -112,101 +170,62 @@ def receive_push():
             _refuse_entities(inner)
         else:
             inner = body
-        push = wechat.parse_push(inner)
+        return wechat.parse_push(inner)
     except wechat.PushError as exc:
         log.info("unreadable push: %s", exc)
         raise ValidationFailed("无法解析的消息", code="malformed_push") from exc
-    if push.msg_type == "event" or (push.msg_type not in UNREADABLE_LABELS and push.msg_type != "text"):
-        return _success()  # events (entering the chat, subscribing): nothing to answer
-    text = _reply_text(push)
-    if text is None:
-        return _success()
-    xml = wechat.text_reply_xml(push, text)
-    if safe_mode:
-        xml = wechat.encrypt_reply(xml, nonce, timestamp)
-    return Response(xml, mimetype="application/xml")
 
 
 def _success() -> Response:
     return Response("success", mimetype="text/plain")
 
 
-class _Slot:
-    """The answer handed from the worker thread to the request, unless the request
-    has stopped waiting (then the worker sends it as a customer-service message)."""
-
-    def __init__(self, expired: bool = False):
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.expired = expired
-        self.failed = False
-        self.text: str | None = None
-
-    def offer(self, text: str | None, failed: bool = False) -> bool:
-        with self.lock:
-            if self.expired or self.ready.is_set():
-                return False
-            self.text, self.failed = text, failed
-            self.ready.set()
-            return True
-
-    def give_up(self) -> bool:
-        """Stop waiting; False if the answer arrived meanwhile."""
-        with self.lock:
-            if self.ready.is_set():
-                return False
-            self.expired = True
-            return True
+def _message_fields(push: wechat.Push) -> dict:
+    readable = push.msg_type == "text" or bool(push.text)
+    text = (push.text or "").strip()[:1000] or UNREADABLE_LABELS.get(push.msg_type, "[消息]")
+    return dict(openid=push.openid, text=text, msg_id=push.dedupe_key, readable=readable)
 
 
-def _reply_text(push: wechat.Push) -> str | None:
-    app = current_app._get_current_object()
-    budget = float(app.config["WECHAT_REPLY_BUDGET_SECONDS"])
-    slot = _Slot(expired=budget <= 0)  # budget 0: always answer by customer-service message
-    _pool().submit(_handle, app, push, slot)
-    if budget <= 0:
-        return None
-    if not slot.ready.wait(budget) and slot.give_up():
-        log.warning("push %s not answered within %.1fs: replying by customer-service message",
-                    push.dedupe_key, budget)
-        return None
-    if slot.failed:
-        # nothing was recorded: let WeChat retry (the MsgId guard keeps it to one)
-        raise AppError("服务暂时不可用", code="unavailable", status=503)
-    return slot.text
+def _answer(push: wechat.Push, nonce_key: str | None, seconds_left: float) -> str | None:
+    """Record the push and the bot's reply in this request, waiting at most
+    ``seconds_left`` for database locks: the passive reply's text (None: answer
+    ``success``). Out of time, the work goes to a worker thread and the answer
+    follows as a customer-service message."""
+    if seconds_left > 0:
+        try:
+            with chat_service.bounded_lock_waits(seconds_left):
+                text = chat_service.receive_wechat_message(**_message_fields(push),
+                                                           nonce=nonce_key)
+            db.session.commit()
+            return text
+        except chat_service.NonceReplayed:
+            db.session.rollback()
+            raise _replayed() from None
+        except chat_service.LockWaitTimeout as exc:
+            db.session.rollback()
+            log.warning("push %s: database busy (%s); replying by customer-service message",
+                        push.dedupe_key, exc)
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("handling push %s failed", push.dedupe_key)
+            # nothing was recorded: let WeChat retry (the MsgId guard keeps it to one)
+            raise AppError("服务暂时不可用", code="unavailable", status=503) from exc
+    _pool().submit(_handle_late, current_app._get_current_object(), push, nonce_key)
+    return None
 
 
-def _handle(app, push: wechat.Push, slot: _Slot) -> None:
-    """Record the message and the bot's reply (in a worker thread with its own app
-    context and database session, so the request can stop waiting at its deadline)."""
-    try:
-        with app.app_context():
-            reply_id = None
-            try:
-                user = chat_service.resident_for_openid(push.openid)
-                readable = push.msg_type == "text" or bool(push.text)
-                text = (push.text or "").strip()[:1000] or UNREADABLE_LABELS.get(push.msg_type, "[消息]")
-                exchange = chat_service.post_resident_message(
-                    user, text, channel=Channel.wechat, wechat_msg_id=push.dedupe_key,
-                    readable=readable)
-                reply = exchange.reply
-                answer = None
-                if reply is not None and not exchange.duplicate:
-                    reply_id = reply.id
-                    answer = reply.text
-                    chat_service.mark_reply_delivery(reply_id, passive=True)
-                elif reply is not None and reply.delivery == Delivery.passive:
-                    # a retry of an answered push repeats the passive reply; one whose
-                    # answer went by customer-service message gets "success"
-                    answer = reply.text
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                raise
-            if not slot.offer(answer) and reply_id is not None:
-                # the request stopped waiting: send the answer by customer-service message
-                chat_service.mark_reply_delivery(reply_id, passive=False)
-                db.session.commit()
-    except Exception:  # noqa: BLE001 - never leave WeChat without an answer
-        log.exception("handling push %s failed", push.dedupe_key)
-        slot.offer(None, failed=True)
+def _handle_late(app, push: wechat.Push, nonce_key: str | None) -> None:
+    """Record a push the request could not (in a worker thread with its own app
+    context and session, without the request's time bound); the reply is sent as a
+    customer-service message."""
+    with app.app_context():
+        try:
+            if nonce_key is not None:
+                # a concurrent copy that recorded the nonce first does not stop this
+                # one: the MsgId's key still counts the message once
+                chat_service.claim_nonce(nonce_key)
+            chat_service.receive_wechat_message(**_message_fields(push), passive=False)
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - a thread has no one to tell but the log
+            db.session.rollback()
+            log.exception("handling push %s failed", push.dedupe_key)
