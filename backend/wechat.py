@@ -5,15 +5,10 @@ callback traffic with the same wechatpy crypto this module uses.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import logging
-import secrets
-import struct
-import time
 from dataclasses import dataclass
-from xml.parsers import expat
+from functools import lru_cache
 
 from flask import current_app
 
@@ -105,98 +100,7 @@ def _limit(key: str, value: str) -> str:
     return value
 
 
-# ----------------------------------------------------------------- message push crypto
-def crypto():
-    """WeChatCrypto for safe mode, or None when no AES key is configured."""
-    cfg = current_app.config
-    if not cfg.get("WECHAT_AES_KEY"):
-        return None
-    from wechatpy.crypto import WeChatCrypto
-
-    return WeChatCrypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
-
-
-class PushCrypto:
-    """Safe mode's AES-256-CBC, as WeChat (and wechatpy's ``WeChatCrypto``) define it:
-    key = base64(EncodingAESKey + "="), IV = the key's first 16 bytes, plaintext =
-    16 random bytes + 4-byte big-endian length + message + app id, PKCS#7 padded to
-    32 bytes. Built once per configuration and process (``push_crypto``); the tests
-    play WeChat with wechatpy's own crypto against it."""
-
-    BLOCK = 32
-
-    def __init__(self, token: str, encoding_aes_key: str, app_id: str):
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-        key = base64.b64decode(encoding_aes_key + "=")
-        if len(key) != 32:
-            raise ValueError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
-        self.token = token
-        self.app_id = app_id
-        self._app_id = app_id.encode("utf-8")
-        self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
-
-    def decrypt(self, encrypt: str) -> str:
-        """The message inside ``Encrypt`` (its msg_signature is checked by the caller)."""
-        try:
-            data = base64.b64decode(encrypt)
-            decryptor = self._cipher.decryptor()
-            plain = decryptor.update(data) + decryptor.finalize()
-            padding = plain[-1]
-            if not 1 <= padding <= self.BLOCK:
-                raise ValueError("bad padding")
-            content = plain[16:-padding]
-            (length,) = _LENGTH.unpack_from(content)
-            message, app_id = content[4:4 + length], content[4 + length:]
-            text = message.decode("utf-8")
-        except Exception as exc:  # noqa: BLE001 - padding, base64, UTF-8, length errors
-            raise PushError(f"cannot decrypt: {exc}") from exc
-        if len(message) != length or app_id != self._app_id:
-            raise PushError("message for another app id")
-        return text
-
-    def encrypt(self, text: str) -> str:
-        raw = text.encode("utf-8")
-        # 16 random characters first, as WeChat's own samples (letters and digits)
-        plain = b"".join((secrets.token_hex(8).encode("ascii"), _LENGTH.pack(len(raw)), raw,
-                          self._app_id))
-        padding = self.BLOCK - len(plain) % self.BLOCK
-        plain += bytes((padding,)) * padding
-        encryptor = self._cipher.encryptor()
-        return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
-
-    def encrypt_reply(self, xml: str, nonce: str, timestamp: str) -> str:
-        """The encrypted envelope of a passive reply (wechatpy's layout)."""
-        encrypt = self.encrypt(xml)
-        signature = push_signature(self.token, timestamp, nonce, encrypt)
-        return (f"<xml>\n<Encrypt><![CDATA[{encrypt}]]></Encrypt>\n"
-                f"<MsgSignature><![CDATA[{signature}]]></MsgSignature>\n"
-                f"<TimeStamp>{timestamp}</TimeStamp>\n"
-                f"<Nonce>{_cdata(nonce)}</Nonce>\n</xml>")
-
-
-_LENGTH = struct.Struct(">I")
-_CRYPTO: dict[tuple, PushCrypto] = {}
-
-
-def push_crypto() -> PushCrypto | None:
-    """The safe-mode crypto for the configured key (one per process and key), or None
-    when no AES key is configured."""
-    cfg = current_app.config
-    aes_key = cfg.get("WECHAT_AES_KEY")
-    if not aes_key:
-        return None
-    key = (cfg.get("WECHAT_TOKEN") or "", aes_key, cfg.get("WECHAT_APPID") or "")
-    box = _CRYPTO.get(key)
-    if box is None:
-        box = PushCrypto(*key)
-        if len(_CRYPTO) > 8:  # a handful of configurations per process (tests make many)
-            _CRYPTO.clear()
-        _CRYPTO[key] = box
-    return box
-
-
-# ----------------------------------------------------------------- message push (客服消息推送)
+# ----------------------------------------------------------------- message push (消息推送)
 class PushError(Exception):
     """A push that cannot be read: bad encryption, bad XML, wrong app id."""
 
@@ -219,146 +123,100 @@ class Push:
         return self.msg_id or f"{self.openid}:{self.create_time}"
 
 
-def push_signature(token: str, *parts: str) -> str:
-    """SHA-1 of the sorted token, timestamp, nonce (and, in safe mode, Encrypt)."""
-    return hashlib.sha1("".join(sorted([token, *parts])).encode("utf-8")).hexdigest()
-
-
 def check_push_signature(signature: str, *parts: str) -> bool:
-    """Constant-time comparison against the configured push token."""
+    """The push's signature over the configured token, timestamp, nonce (and, in safe
+    mode, Encrypt), as wechatpy's ``WeChatSigner`` computes it, compared in constant
+    time (wechatpy's own checks compare with ``!=``)."""
+    from wechatpy.utils import WeChatSigner
+
     token = current_app.config.get("WECHAT_TOKEN") or ""
     if not token or not signature:
         return False
-    expected = push_signature(token, *parts)
-    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+    signer = WeChatSigner()
+    signer.add_data(token, *parts)
+    return hmac.compare_digest(signer.signature.encode("ascii"),
+                               signature.encode("ascii", "replace"))
 
 
-class _Refused(Exception):
-    pass
+@lru_cache(maxsize=8)
+def _safe_mode_crypto(token: str, aes_key: str, app_id: str):
+    """wechatpy's ``WeChatCrypto`` for one configuration and the ``PrpCrypto`` that
+    holds its AES cipher, built once per process."""
+    from wechatpy.crypto import PrpCrypto, WeChatCrypto
+
+    crypto = WeChatCrypto(token, aes_key, app_id)
+    return crypto, PrpCrypto(crypto.key)
 
 
-def _refuse_declarations(*_args) -> None:
-    raise _Refused("DOCTYPE or entity declarations are not accepted")
-
-
-def read_xml(xml: str | bytes) -> dict[str, str | None]:
-    """The fields of a flat ``<xml>…</xml>`` document as WeChat sends them: each child
-    of the root by tag, its text (CDATA included) stripped, None when empty; what is
-    nested deeper is skipped. Parsed with expat directly (no tree, no xmltodict);
-    a DOCTYPE, entity declaration, another root, a repeated field, or malformed XML
-    raise PushError. Bytes must be UTF-8."""
-    if isinstance(xml, bytes):
-        try:
-            xml = xml.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PushError(f"not UTF-8: {exc}") from exc
-    fields: dict[str, str | None] = {}
-    depth = 0
-    current: list[str] = []
-    name = None
-    root = None
-
-    def start(tag, _attrs):
-        nonlocal depth, name, root
-        depth += 1
-        if depth == 1:
-            root = tag
-        elif depth == 2:
-            name = tag
-            current.clear()
-
-    def end(_tag):
-        nonlocal depth, name
-        if depth == 2:
-            if name in fields:
-                raise _Refused(f"repeated field {name}")
-            fields[name] = "".join(current).strip() or None
-            name = None
-        depth -= 1
-
-    def data(text):
-        if depth == 2:
-            current.append(text)
-
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = _refuse_declarations
-    parser.EntityDeclHandler = _refuse_declarations
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
-    try:
-        parser.Parse(xml, True)
-    except (expat.ExpatError, _Refused) as exc:
-        raise PushError(f"bad XML: {exc}") from exc
-    if root != "xml":
-        raise PushError("the root element is not <xml>")
-    return fields
+def _crypto():
+    cfg = current_app.config
+    if not cfg.get("WECHAT_AES_KEY"):
+        return None
+    return _safe_mode_crypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
 
 
 def encrypted_part(xml: bytes) -> str:
     """The Encrypt field of a safe-mode envelope (for its msg_signature check)."""
-    value = read_xml(xml).get("Encrypt")
-    if not value:
+    import xmltodict
+
+    try:
+        value = xmltodict.parse(xml, disable_entities=True)["xml"]["Encrypt"]
+    except Exception as exc:  # noqa: BLE001 - any malformed envelope is the sender's fault
+        raise PushError(f"bad envelope: {exc}") from exc
+    if not isinstance(value, str) or not value:
         raise PushError("empty Encrypt")
     return value
 
 
 def decrypt_push(encrypt: str) -> str:
     """Decrypt a safe-mode message (its msg_signature was checked by the caller)."""
-    box = push_crypto()
-    if box is None:
+    from wechatpy.exceptions import InvalidAppIdException
+
+    pair = _crypto()
+    if pair is None:
         raise PushError("safe mode is not configured (WECHAT_AES_KEY)")
-    return box.decrypt(encrypt)
+    crypto, prp = pair
+    try:
+        return prp.decrypt(encrypt, crypto.app_id)
+    except InvalidAppIdException as exc:
+        raise PushError("message for another app id") from exc
+    except Exception as exc:  # noqa: BLE001 - padding, base64, UTF-8 errors
+        raise PushError(f"cannot decrypt: {exc}") from exc
 
 
 def encrypt_reply(xml: str, nonce: str, timestamp: str) -> str:
-    return push_crypto().encrypt_reply(xml, nonce, timestamp)
+    """The safe-mode envelope of a passive reply (wechatpy encrypts and signs it)."""
+    return _crypto()[0].encrypt_message(xml, nonce, timestamp)
 
 
 def parse_push(xml: str | bytes) -> Push:
-    """Read a (decrypted) push: the fields wechatpy's ``parse_message`` would give the
-    product, without building its message objects."""
-    fields = read_xml(xml)
-    msg_type = (fields.get("MsgType") or "").lower()
-    if not msg_type:
-        raise PushError("no MsgType")
-    openid = fields.get("FromUserName")
-    if not openid:
-        raise PushError("no FromUserName")
+    """Read a (decrypted) push with wechatpy's ``parse_message``."""
+    from wechatpy import parse_message
+
     try:
-        created = int(fields.get("CreateTime") or 0)
-        msg_id = int(fields.get("MsgId") or 0)
-    except ValueError as exc:
-        raise PushError(f"bad CreateTime or MsgId: {exc}") from exc
-    if msg_type == "text":
-        text = fields.get("Content")
-    elif msg_type == "voice":
-        text = fields.get("Recognition")
-    else:
-        text = None
-    event = fields.get("Event")
-    return Push(
-        msg_type=msg_type,
-        openid=openid,
-        to_user=fields.get("ToUserName") or "",
-        create_time=created,
-        msg_id=str(msg_id) if msg_id else None,
-        text=text,
-        event=event.lower() if event and msg_type == "event" else None,
-    )
+        message = parse_message(xml)
+        text = message.recognition if message.type == "voice" else getattr(message, "content", None)
+        push = Push(msg_type=message.type, openid=message.source, to_user=message.target or "",
+                    create_time=message.time or 0,
+                    msg_id=str(message.id) if message.id else None, text=text,
+                    event=getattr(message, "event", None) or None)
+    except Exception as exc:  # noqa: BLE001 - malformed XML, a field that is no number
+        raise PushError(f"bad message: {exc}") from exc
+    if not push.openid or not all(isinstance(v, str) for v in (push.openid, push.to_user,
+                                                                   push.text or "")):
+        raise PushError("no FromUserName, or a field holding elements instead of text")
+    return push
 
 
-def _cdata(text: str) -> str:
-    # "]]>" cannot appear inside one CDATA section: split it over two
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+def _in_cdata(text: str) -> str:
+    # wechatpy puts each value in one CDATA section, which "]]>" would end early
+    return text.replace("]]>", "]]]]><![CDATA[>")
 
 
 def text_reply_xml(push: Push, text: str, create_time: int | None = None) -> str:
-    """A passive text reply to ``push`` (the answer inside the push's response), laid
-    out as wechatpy's ``TextReply`` renders it."""
-    created = int(time.time()) if create_time is None else create_time
-    return (f"<xml>\n<ToUserName>{_cdata(push.openid)}</ToUserName>\n"
-            f"<FromUserName>{_cdata(push.to_user)}</FromUserName>\n"
-            f"<CreateTime>{created}</CreateTime>\n"
-            f"<MsgType><![CDATA[text]]></MsgType>\n"
-            f"<Content>{_cdata(text)}</Content>\n</xml>")
+    """A passive text reply to ``push`` (the answer inside the push's response)."""
+    from wechatpy.replies import TextReply
+
+    fields = {} if create_time is None else {"time": create_time}
+    return TextReply(source=_in_cdata(push.to_user), target=_in_cdata(push.openid),
+                     content=_in_cdata(text), **fields).render()

@@ -18,7 +18,6 @@ import logging
 import os
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -522,52 +521,20 @@ def _redis_set_nx(guard: dict, name: str, ttl: int) -> bool:
         raise
 
 
+def release_nonce(key: str) -> None:
+    """Forget a nonce claimed in Redis by a push that was not recorded after all, so
+    that WeChat's retry of it is let in (the MsgId still counts the message once)."""
+    guard = _nonce_redis()
+    if guard is None or time.monotonic() < guard["down_until"]:
+        return
+    try:
+        guard["conn"].delete(f"wuye:wechat-nonce:{key}")
+    except Exception as exc:  # noqa: BLE001 - the retry is refused as a replay then
+        log.warning("nonce guard: could not release %s: %s", key, exc)
+
+
 class NonceReplayed(Exception):
     """The push's nonce was recorded by a concurrent copy of the same request."""
-
-
-class LockWaitTimeout(Exception):
-    """The database did not grant a lock within the time given (``bounded_lock_waits``)."""
-
-
-@contextmanager
-def bounded_lock_waits(seconds: float):
-    """Begin the Session's transaction and, inside the block, wait about ``seconds``
-    at most for database locks. SQLite: the busy timeout (restored on the way out),
-    for the one wait there is, the write lock. PostgreSQL: ``SET LOCAL
-    lock_timeout`` of half that, as it bounds each wait (a row, a unique key being
-    inserted by another transaction) and two long ones in a row must still fit. A
-    wait that runs out raises LockWaitTimeout; the caller rolls back."""
-    conn = db.session.connection()
-    raw = conn.connection.dbapi_connection
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        before = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
-        raw.execute(f"PRAGMA busy_timeout = {max(1, int(seconds * 1000))}")
-    else:  # only this transaction: reverts at COMMIT or ROLLBACK
-        raw.execute(f"SET LOCAL lock_timeout = {max(1, int(seconds * 500))}")
-    try:
-        yield
-    except Exception as exc:
-        if _is_lock_timeout(exc):
-            raise LockWaitTimeout(str(exc)) from exc
-        raise
-    finally:
-        if sqlite:
-            try:
-                raw.execute(f"PRAGMA busy_timeout = {before}")
-            except Exception:  # noqa: BLE001 - never pool a connection with a short timeout
-                log.exception("could not restore the busy timeout; dropping the connection")
-                conn.invalidate()
-
-
-def _is_lock_timeout(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", None) or exc
-    if getattr(orig, "sqlstate", None) in ("55P03", "57014"):  # lock_not_available, canceled
-        return True
-    message = str(orig).lower()
-    return type(orig).__name__ == "OperationalError" and (
-        "database is locked" in message or "database is busy" in message)
 
 
 class _ConvRow:
@@ -665,9 +632,10 @@ def receive_wechat_message(openid: str, text: str, *, msg_id: str, readable: boo
     if a concurrent copy recorded it first. Returns the passive reply's text, or
     None (nothing to say now: a person holds the conversation, or not passive)."""
     now = now or utcnow()
-    user_id, conv_id, state = _resident_ids(openid)
+    # begun first, so every read runs in this transaction (and under its bounds)
     conn = db.session.connection()
     statements = _push_statements(conn.dialect.name)
+    user_id, conv_id, state = _resident_ids(openid)
     if conv_id is None:
         user_id, conv_id, state = _first_message_ids(conn, statements, openid, user_id)
     principal = load_principal(user_id)
