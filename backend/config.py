@@ -59,9 +59,12 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "CHAT_WAITING_EXPIRE_HOURS": _int(env.get("CHAT_WAITING_EXPIRE_HOURS"), 24),
         "WECHAT_MAX_PUSH_BYTES": _int(env.get("WECHAT_MAX_PUSH_BYTES"), 64 * 1024),
         "WECHAT_TIMESTAMP_WINDOW": _int(env.get("WECHAT_TIMESTAMP_WINDOW"), 300),
-        # seconds the push waits for the bot before answering "success" and sending the
-        # reply as a customer-service message instead (WeChat gives up at 5 s)
+        # the push's database work is over within this many seconds of its arrival, or
+        # it is rolled back and answered 503 for WeChat to retry (WeChat gives up at 5 s)
         "WECHAT_REPLY_BUDGET_SECONDS": float(env.get("WECHAT_REPLY_BUDGET_SECONDS") or 3.5),
+        # the bot's answer in the push's response; off (a real mini-program): "success",
+        # and the answer follows as a customer-service message
+        "WECHAT_PASSIVE_REPLY": _bool(env.get("WECHAT_PASSIVE_REPLY"), True),
         # Tickets (报事报修): service levels (DOMAIN.md defaults) and photo processing.
         "TICKET_ACCEPT_MINUTES": _int(env.get("TICKET_ACCEPT_MINUTES"), 30),
         "TICKET_URGENT_REPAIR_HOURS": _int(env.get("TICKET_URGENT_REPAIR_HOURS"), 4),
@@ -90,6 +93,8 @@ def finalise(config: dict) -> dict:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     config["SQLALCHEMY_DATABASE_URI"] = url
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if not 0 < config["WECHAT_REPLY_BUDGET_SECONDS"] < 5:
+        raise ConfigError("WECHAT_REPLY_BUDGET_SECONDS must be above 0 and below WeChat's 5 s")
     if url.startswith("sqlite"):
         # busy timeout: writers wait for each other instead of failing at once.
         config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from backend.db_setup import check_deadline
 from backend.extensions import db
 
 _PLANS: OrderedDict = OrderedDict()
@@ -169,7 +170,10 @@ def _connection():
     if db.session.registry.has():
         session = db.session()
         if session.in_transaction():
-            return session.connection().connection
+            conn = session.connection()
+            if "deadline" in conn.info:  # bounded by db_setup.set_deadline, as any statement
+                check_deadline(conn.info)
+            return conn.connection
     conn = g.get("_fastread_connection")
     if conn is None:
         conn = g._fastread_connection = reader_engine(db.engine).raw_connection()

@@ -5,8 +5,10 @@ callback traffic with the same wechatpy crypto this module uses.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import current_app
 
@@ -98,18 +100,7 @@ def _limit(key: str, value: str) -> str:
     return value
 
 
-# ----------------------------------------------------------------- message push crypto
-def crypto():
-    """WeChatCrypto for safe mode, or None when no AES key is configured."""
-    cfg = current_app.config
-    if not cfg.get("WECHAT_AES_KEY"):
-        return None
-    from wechatpy.crypto import WeChatCrypto
-
-    return WeChatCrypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
-
-
-# ----------------------------------------------------------------- message push (客服消息推送)
+# ----------------------------------------------------------------- message push (消息推送)
 class PushError(Exception):
     """A push that cannot be read: bad encryption, bad XML, wrong app id."""
 
@@ -132,22 +123,36 @@ class Push:
         return self.msg_id or f"{self.openid}:{self.create_time}"
 
 
-def push_signature(token: str, *parts: str) -> str:
-    """SHA-1 of the sorted token, timestamp, nonce (and, in safe mode, Encrypt)."""
-    import hashlib
-
-    return hashlib.sha1("".join(sorted([token, *parts])).encode("utf-8")).hexdigest()
-
-
 def check_push_signature(signature: str, *parts: str) -> bool:
-    """Constant-time comparison against the configured push token."""
-    import hmac
+    """The push's signature over the configured token, timestamp, nonce (and, in safe
+    mode, Encrypt), as wechatpy's ``WeChatSigner`` computes it, compared in constant
+    time (wechatpy's own checks compare with ``!=``)."""
+    from wechatpy.utils import WeChatSigner
 
     token = current_app.config.get("WECHAT_TOKEN") or ""
     if not token or not signature:
         return False
-    expected = push_signature(token, *parts)
-    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+    signer = WeChatSigner()
+    signer.add_data(token, *parts)
+    return hmac.compare_digest(signer.signature.encode("ascii"),
+                               signature.encode("ascii", "replace"))
+
+
+@lru_cache(maxsize=8)
+def _safe_mode_crypto(token: str, aes_key: str, app_id: str):
+    """wechatpy's ``WeChatCrypto`` for one configuration and the ``PrpCrypto`` that
+    holds its AES cipher, built once per process."""
+    from wechatpy.crypto import PrpCrypto, WeChatCrypto
+
+    crypto = WeChatCrypto(token, aes_key, app_id)
+    return crypto, PrpCrypto(crypto.key)
+
+
+def _crypto():
+    cfg = current_app.config
+    if not cfg.get("WECHAT_AES_KEY"):
+        return None
+    return _safe_mode_crypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
 
 
 def encrypted_part(xml: bytes) -> str:
@@ -155,8 +160,7 @@ def encrypted_part(xml: bytes) -> str:
     import xmltodict
 
     try:
-        envelope = xmltodict.parse(xml, disable_entities=True)["xml"]
-        value = envelope["Encrypt"]
+        value = xmltodict.parse(xml, disable_entities=True)["xml"]["Encrypt"]
     except Exception as exc:  # noqa: BLE001 - any malformed envelope is the sender's fault
         raise PushError(f"bad envelope: {exc}") from exc
     if not isinstance(value, str) or not value:
@@ -166,14 +170,14 @@ def encrypted_part(xml: bytes) -> str:
 
 def decrypt_push(encrypt: str) -> str:
     """Decrypt a safe-mode message (its msg_signature was checked by the caller)."""
-    from wechatpy.crypto import PrpCrypto
     from wechatpy.exceptions import InvalidAppIdException
 
-    box = crypto()
-    if box is None:
+    pair = _crypto()
+    if pair is None:
         raise PushError("safe mode is not configured (WECHAT_AES_KEY)")
+    crypto, prp = pair
     try:
-        return PrpCrypto(box.key).decrypt(encrypt, box.app_id)
+        return prp.decrypt(encrypt, crypto.app_id)
     except InvalidAppIdException as exc:
         raise PushError("message for another app id") from exc
     except Exception as exc:  # noqa: BLE001 - padding, base64, UTF-8 errors
@@ -181,38 +185,38 @@ def decrypt_push(encrypt: str) -> str:
 
 
 def encrypt_reply(xml: str, nonce: str, timestamp: str) -> str:
-    return crypto().encrypt_message(xml, nonce, timestamp)
+    """The safe-mode envelope of a passive reply (wechatpy encrypts and signs it)."""
+    return _crypto()[0].encrypt_message(xml, nonce, timestamp)
 
 
 def parse_push(xml: str | bytes) -> Push:
+    """Read a (decrypted) push with wechatpy's ``parse_message``."""
     from wechatpy import parse_message
 
     try:
         message = parse_message(xml)
-    except Exception as exc:  # noqa: BLE001 - malformed XML of any kind
+        text = message.recognition if message.type == "voice" else getattr(message, "content", None)
+        push = Push(msg_type=message.type, openid=message.source, to_user=message.target or "",
+                    create_time=message.time or 0,
+                    msg_id=str(message.id) if message.id else None, text=text,
+                    event=getattr(message, "event", None) or None)
+    except Exception as exc:  # noqa: BLE001 - malformed XML, a field that is no number
         raise PushError(f"bad message: {exc}") from exc
-    if message is None or not getattr(message, "source", None):
-        raise PushError("no FromUserName")
-    text = getattr(message, "content", None)
-    if message.type == "voice":
-        text = getattr(message, "recognition", None)
-    created = message.create_time
-    return Push(
-        msg_type=message.type,
-        openid=message.source,
-        to_user=message.target or "",
-        create_time=int(created.timestamp()) if hasattr(created, "timestamp") else int(created or 0),
-        msg_id=str(message.id) if getattr(message, "id", None) else None,
-        text=text,
-        event=getattr(message, "event", None),
-    )
+    if not push.openid or not all(isinstance(v, str) for v in (push.openid, push.to_user,
+                                                                   push.text or "")):
+        raise PushError("no FromUserName, or a field holding elements instead of text")
+    return push
+
+
+def _in_cdata(text: str) -> str:
+    # wechatpy puts each value in one CDATA section, which "]]>" would end early
+    return text.replace("]]>", "]]]]><![CDATA[>")
 
 
 def text_reply_xml(push: Push, text: str, create_time: int | None = None) -> str:
     """A passive text reply to ``push`` (the answer inside the push's response)."""
     from wechatpy.replies import TextReply
 
-    reply = TextReply(source=push.to_user, target=push.openid, content=text)
-    if create_time is not None:
-        reply.time = create_time
-    return reply.render()
+    fields = {} if create_time is None else {"time": create_time}
+    return TextReply(source=_in_cdata(push.to_user), target=_in_cdata(push.openid),
+                     content=_in_cdata(text), **fields).render()

@@ -15,6 +15,10 @@ SAFE = {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "DEV_LOGIN": False,
     {"SECRET_KEY": "short"},
     {"DEV_LOGIN": True},
     {"DATABASE_URL": ""},
+    # the push's database deadline must leave room inside WeChat's 5 s (0 no longer
+    # means "answer by customer-service message": WECHAT_PASSIVE_REPLY=false does)
+    {"WECHAT_REPLY_BUDGET_SECONDS": 0},
+    {"WECHAT_REPLY_BUDGET_SECONDS": 5},
 ])
 def test_production_refuses_to_start(override, tmp_path):
     with pytest.raises(ConfigError):

@@ -305,15 +305,17 @@ def test_at_most_five_replies_per_window(wx, client, staff, app, wechat_api):
     assert len(cs_calls(wechat_api)) == 5
 
 
-def test_a_bot_answer_that_misses_the_deadline_follows_as_a_customer_service_message(
+def test_without_passive_replies_the_answer_follows_as_a_customer_service_message(
         make_app, community, wechat_api):
+    """What a real mini-program needs: "success" at once, the bot's answer by 客服消息."""
     wechat_api.post(CS_URL, json={"errcode": 0, "errmsg": "ok"})
-    app = make_app(WECHAT_REPLY_BUDGET_SECONDS=0)  # never wait: always the late path
+    app = make_app(WECHAT_PASSIVE_REPLY=False)
     wx = WeChat(app.test_client())
-    response = wx.post(text_xml("物业电话是多少"))
+    response = wx.post(text_xml("物业电话是多少", msg_id=31))
     assert response.status_code == 200 and response.get_data(as_text=True) == "success"
     calls = wait_for(lambda: cs_calls(wechat_api))
     assert calls[0]["touser"] == OPENID and "服务电话" in calls[0]["text"]["content"]
+
     def delivered():
         # a fresh context per poll: one long transaction would never see the job's commit
         with app.app_context():
@@ -321,3 +323,6 @@ def test_a_bot_answer_that_misses_the_deadline_follows_as_a_customer_service_mes
             return delivery is not None and delivery.value == "sent"
 
     wait_for(delivered)
+    again = wx.post(text_xml("物业电话是多少", msg_id=31))  # WeChat's retry: nothing new
+    assert again.status_code == 200 and again.get_data(as_text=True) == "success"
+    assert len(resident_messages(app)) == 1 and len(cs_calls(wechat_api)) == 1

@@ -50,10 +50,9 @@ def asker_for(user) -> Asker:
     """The user (as a read-only Principal), their bound rooms and their community (for
     staff and residents without a room: the community they work in, or the only one
     there is), read without the ORM."""
-    from backend.errors import AppError
     from backend.models import User
     from backend.services.auth import load_principal
-    from backend.services.community import community_ref, community_ref_of, resolve_community
+    from backend.services.community import community_ref, only_community_ref
     from backend.services.permissions import staff_community_ids
 
     if user is None:
@@ -64,13 +63,8 @@ def asker_for(user) -> Asker:
     community = community_ref(rooms[0].community_id) if rooms else None
     if community is None:
         staff_ids = sorted(staff_community_ids(user))
-        if staff_ids:
-            community = community_ref(staff_ids[0])
-        else:
-            try:
-                community = community_ref_of(resolve_community(None))
-            except AppError:  # none yet, or several and nothing says which
-                community = None
+        # else the only community there is (none yet, or several: nothing says which)
+        community = community_ref(staff_ids[0]) if staff_ids else only_community_ref()
     return Asker(user, community, rooms)
 
 

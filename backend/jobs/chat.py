@@ -1,6 +1,6 @@
-"""Chat background work: desk (and late bot) replies to WeChat residents sent as
-customer-service messages (客服消息), the inactivity release of held conversations,
-and purging old nonces of the WeChat push replay guard."""
+"""Chat background work: desk replies to WeChat residents (and the bot's, with
+WECHAT_PASSIVE_REPLY off) sent as customer-service messages (客服消息), the inactivity
+release of held conversations, and purging old nonces of the WeChat push replay guard."""
 from __future__ import annotations
 
 import logging

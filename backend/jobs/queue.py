@@ -119,15 +119,32 @@ def uses_redis() -> bool:
 
 # --------------------------------------------------------------------------- dispatch
 def dispatch(ids: list[int], response=None) -> None:
-    """Hand committed jobs on. With a response, inline work runs after it is sent."""
-    if uses_redis():
-        relay_pending(ids)
-        return
+    """Hand committed jobs on. With a response, inline work runs after it is sent, and
+    so does the hand-off to Redis for a request that asked (``dispatch_after_response``)."""
     app = current_app._get_current_object()
-    if response is not None:
+    if uses_redis():
+        if response is not None and g.get("dispatch_after_response"):
+            response.call_on_close(lambda: _relay_in_context(app, ids))
+        else:
+            relay_pending(ids)
+    elif response is not None:
         response.call_on_close(lambda: _run_inline_in_context(app, ids))
     else:
         run_inline(ids)
+
+
+def dispatch_after_response() -> None:
+    """This request's committed jobs go to Redis only once its response is sent: for
+    a request that must answer in time (the WeChat push), whatever Redis does."""
+    g.dispatch_after_response = True
+
+
+def _relay_in_context(app, ids):
+    with app.app_context():
+        try:
+            relay_pending(ids)
+        except Exception:  # noqa: BLE001 - the rows stay pending: the tick relays them
+            log.exception("relay after the response failed; jobs stay in the outbox")
 
 
 def _run_inline_in_context(app, ids):

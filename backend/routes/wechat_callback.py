@@ -1,33 +1,57 @@
 """WeChat message push (消息推送) at /wechat/callback.
 
 GET verifies the server (echoes ``echostr``). POST receives a resident's message, in
-plain or AES safe mode, and answers within WeChat's 5-second deadline:
+plain or AES safe mode (wechatpy's crypto and parser, backend/wechat.py):
 
 1. the signature is checked in constant time, the timestamp must be within
-   WECHAT_TIMESTAMP_WINDOW seconds and its nonce never seen before (Redis, or the
-   database when Redis is down or absent) — all before the body is read;
+   WECHAT_TIMESTAMP_WINDOW seconds and its nonce never seen before — all before the
+   body is read. Redis ``SET NX`` holds the nonce; with Redis down or absent the
+   ``wechat_nonce`` table is checked then, and the nonce recorded in the same
+   transaction as the message (its primary key refuses a concurrent copy);
 2. the body is capped (WECHAT_MAX_PUSH_BYTES) before any parsing, and XML with a
-   DOCTYPE or entity declaration is refused at once (400);
-3. the message is handled once per MsgId (a unique key: retries get the first reply);
-4. the bot's answer goes back as the passive reply if it is ready within
-   WECHAT_REPLY_BUDGET_SECONDS; otherwise the push gets ``success`` and the answer
-   follows as a customer-service message (jobs/chat.py). While a desk member holds
-   the conversation the push gets ``success`` (their replies go out the same way).
+   DOCTYPE or entity declaration is refused (400) before it reaches the parser, in
+   the envelope and inside it;
+3. the message is handled once per MsgId (a unique key: a retry writes nothing and
+   gets the first reply again);
+4. the message, the bot's reply and the conversation are written in the request, in
+   one transaction, and the answer goes back as the passive reply (or, with
+   WECHAT_PASSIVE_REPLY off, as it must for a real mini-program: ``success``, and
+   the reply follows as a customer-service message through the outbox, recorded in
+   the same transaction). While a desk member holds the conversation the push gets
+   ``success`` (their replies go out as customer-service messages).
+
+Deadline. WeChat waits 5 s for the answer, then retries (three times), and the
+MsgId guard makes a retry safe. So the push's database work is bounded, not waited
+for: every transaction the request begins (the nonce check, the message, a nonce
+recorded alone) is over within WECHAT_REPLY_BUDGET_SECONDS (B, default 3.5 s) of the
+request reaching this module, leaving the rest of the 5 s to the network and the web
+server.
+``db_setup.set_deadline`` does it with S = min(0.5 s, B/4): no statement starts after
+B − 2S; on PostgreSQL each statement, its lock waits and the COMMIT are cut at S
+(``SET LOCAL statement_timeout``, ``lock_timeout``); on SQLite lock waits (the busy
+timeout) and execution (a progress handler) stop at B − S. Jobs the push records go
+to Redis only after the response is sent, and the nonce guard's Redis calls time out
+at 0.25 s, so Redis cannot hold the answer up either.
+
+When a bound is hit, or anything else fails, the transaction is rolled back, so
+nothing of the push is kept (nor its nonce: a Redis nonce is released), and the
+answer is 503: WeChat takes it as no answer and retries, and the retry is recorded
+once the database has time again. Nothing is acknowledged before it is committed,
+and no work is left in a thread to be lost with the process.
 """
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, Response, current_app, request
 
 from backend import wechat
+from backend.db_setup import is_timeout, set_deadline
 from backend.errors import AppError, Forbidden, TooLarge, ValidationFailed
 from backend.extensions import db
-from backend.models import Channel, Delivery
+from backend.jobs.queue import dispatch_after_response
 from backend.services import chat as chat_service
 
 log = logging.getLogger(__name__)
@@ -35,23 +59,65 @@ log = logging.getLogger(__name__)
 bp = Blueprint("wechat_callback", __name__)
 
 _ENTITIES = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
-_POOL: dict[str, ThreadPoolExecutor] = {}
-_POOL_LOCK = threading.Lock()
+MAX_STATEMENT_SECONDS = 0.5
 UNREADABLE_LABELS = {"image": "[图片]", "voice": "[语音]", "video": "[视频]", "shortvideo": "[视频]",
                      "location": "[位置]", "link": "[链接]", "miniprogrampage": "[小程序卡片]"}
 
 
-def _pool() -> ThreadPoolExecutor:
-    # created lazily in each (forked) worker process, never at import
-    with _POOL_LOCK:
-        pool = _POOL.get("pool")
-        if pool is None:
-            pool = _POOL["pool"] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="wx-push")
-        return pool
+@bp.route("/wechat/callback", methods=["GET"])
+def verify_server():
+    """WeChat's server check: echo ``echostr`` when the signature is ours."""
+    nonce_key, pending = _check_request()
+    if pending:
+        _record_nonce(nonce_key)
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
 
 
-def _verify_request() -> tuple[str, str]:
-    """Signature, timestamp window, nonce replay: (timestamp, nonce) if all pass."""
+@bp.route("/wechat/callback", methods=["POST"])
+def receive_push():
+    nonce_key, pending = _check_request()
+    try:
+        push = _read_push()
+    except AppError:
+        if pending:
+            _record_nonce(nonce_key)  # a refused request is not replayed either
+        raise
+    if push.msg_type != "text" and push.msg_type not in UNREADABLE_LABELS:
+        if pending:
+            _record_nonce(nonce_key)
+        return _success()  # events (entering the chat, subscribing): nothing to answer
+    passive = current_app.config["WECHAT_PASSIVE_REPLY"]
+    dispatch_after_response()  # its jobs (a reply, a hand-off) reach Redis after the answer
+    try:
+        text = chat_service.receive_wechat_message(
+            **_message_fields(push), passive=passive, nonce=nonce_key if pending else None)
+        db.session.commit()
+    except chat_service.NonceReplayed:
+        db.session.rollback()
+        raise _replayed() from None
+    except Exception as exc:
+        db.session.rollback()
+        if not pending:
+            chat_service.release_nonce(nonce_key)
+        if is_timeout(exc):
+            log.warning("push %s not recorded in time (%s): WeChat retries", push.dedupe_key, exc)
+        else:
+            log.exception("push %s not recorded: WeChat retries", push.dedupe_key)
+        raise AppError("服务暂时不可用", code="unavailable", status=503) from exc
+    if text is None:
+        return _success()
+    xml = wechat.text_reply_xml(push, text)
+    if _safe_mode():
+        xml = wechat.encrypt_reply(xml, request.args["nonce"], request.args["timestamp"])
+    return Response(xml, mimetype="application/xml")
+
+
+def _check_request() -> tuple[str, bool]:
+    """Signature, timestamp window, nonce replay; then every database transaction
+    of the request is bounded (see the module's docstring). Returns the nonce's
+    "timestamp:nonce" key and whether it is still to be recorded in the database
+    (with the request's writes: Redis, when up, holds it already)."""
+    started = time.monotonic()
     args = request.args
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if not wechat.check_push_signature(args.get("signature", ""), timestamp, nonce):
@@ -65,11 +131,41 @@ def _verify_request() -> tuple[str, str]:
         raise Forbidden("请求已过期", code="stale_timestamp")
     if not nonce or len(nonce) > 64:
         raise Forbidden("nonce 无效", code="bad_nonce")
-    first = chat_service.first_sight_of_nonce(f"{timestamp}:{nonce}", ttl=2 * window)
-    db.session.commit()  # release the database before the message is handled
+    budget = current_app.config["WECHAT_REPLY_BUDGET_SECONDS"]
+    set_deadline(db.session, started + budget, min(MAX_STATEMENT_SECONDS, budget / 4))
+    key = f"{timestamp}:{nonce}"
+    try:
+        state = chat_service.check_nonce(key, ttl=2 * window)
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("nonce %s not checked (%s): WeChat retries", key, exc)
+        raise AppError("服务暂时不可用", code="unavailable", status=503) from exc
+    if state == chat_service.NONCE_REPLAYED:
+        raise _replayed()
+    return key, state == chat_service.NONCE_PENDING
+
+
+def _replayed() -> Forbidden:
+    return Forbidden("重复的请求", code="replayed_nonce")
+
+
+def _record_nonce(key: str) -> None:
+    """Record a database-guarded nonce on its own (a request with nothing else to
+    write: the server check, an event, a refused push). Out of time it is not: such
+    a request changes nothing, so neither would its replay."""
+    try:
+        first = chat_service.claim_nonce(key)
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - see above
+        db.session.rollback()
+        log.warning("nonce %s not recorded: %s", key, exc)
+        return
     if not first:
-        raise Forbidden("重复的请求", code="replayed_nonce")
-    return timestamp, nonce
+        raise _replayed()
+
+
+def _safe_mode() -> bool:
+    return request.args.get("encrypt_type", "raw").lower() == "aes"
 
 
 def _read_body() -> bytes:
@@ -86,127 +182,35 @@ def _read_body() -> bytes:
 
 
 def _refuse_entities(xml: bytes) -> None:
+    # xmltodict refuses entity declarations too; this answers early and plainly
     if _ENTITIES.search(xml):
         raise ValidationFailed("不接受带 DOCTYPE 或实体声明的 XML", code="xml_entities_refused")
 
 
-@bp.route("/wechat/callback", methods=["GET"])
-def verify_server():
-    """WeChat's server check: echo ``echostr`` when the signature is ours."""
-    _verify_request()
-    return Response(request.args.get("echostr", ""), mimetype="text/plain")
-
-
-@bp.route("/wechat/callback", methods=["POST"])
-def receive_push():
-    timestamp, nonce = _verify_request()
+def _read_push() -> wechat.Push:
     body = _read_body()
-    safe_mode = request.args.get("encrypt_type", "raw").lower() == "aes"
+    args = request.args
     try:
-        if safe_mode:
+        if _safe_mode():
             encrypt = wechat.encrypted_part(body)
-            if not wechat.check_push_signature(request.args.get("msg_signature", ""),
-                                               timestamp, nonce, encrypt):
+            if not wechat.check_push_signature(args.get("msg_signature", ""), args["timestamp"],
+                                               args["nonce"], encrypt):
                 raise Forbidden("消息签名校验失败", code="bad_signature")
             inner = wechat.decrypt_push(encrypt).encode("utf-8")
             _refuse_entities(inner)
         else:
             inner = body
-        push = wechat.parse_push(inner)
+        return wechat.parse_push(inner)
     except wechat.PushError as exc:
         log.info("unreadable push: %s", exc)
         raise ValidationFailed("无法解析的消息", code="malformed_push") from exc
-    if push.msg_type == "event" or (push.msg_type not in UNREADABLE_LABELS and push.msg_type != "text"):
-        return _success()  # events (entering the chat, subscribing): nothing to answer
-    text = _reply_text(push)
-    if text is None:
-        return _success()
-    xml = wechat.text_reply_xml(push, text)
-    if safe_mode:
-        xml = wechat.encrypt_reply(xml, nonce, timestamp)
-    return Response(xml, mimetype="application/xml")
 
 
 def _success() -> Response:
     return Response("success", mimetype="text/plain")
 
 
-class _Slot:
-    """The answer handed from the worker thread to the request, unless the request
-    has stopped waiting (then the worker sends it as a customer-service message)."""
-
-    def __init__(self, expired: bool = False):
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.expired = expired
-        self.failed = False
-        self.text: str | None = None
-
-    def offer(self, text: str | None, failed: bool = False) -> bool:
-        with self.lock:
-            if self.expired or self.ready.is_set():
-                return False
-            self.text, self.failed = text, failed
-            self.ready.set()
-            return True
-
-    def give_up(self) -> bool:
-        """Stop waiting; False if the answer arrived meanwhile."""
-        with self.lock:
-            if self.ready.is_set():
-                return False
-            self.expired = True
-            return True
-
-
-def _reply_text(push: wechat.Push) -> str | None:
-    app = current_app._get_current_object()
-    budget = float(app.config["WECHAT_REPLY_BUDGET_SECONDS"])
-    slot = _Slot(expired=budget <= 0)  # budget 0: always answer by customer-service message
-    _pool().submit(_handle, app, push, slot)
-    if budget <= 0:
-        return None
-    if not slot.ready.wait(budget) and slot.give_up():
-        log.warning("push %s not answered within %.1fs: replying by customer-service message",
-                    push.dedupe_key, budget)
-        return None
-    if slot.failed:
-        # nothing was recorded: let WeChat retry (the MsgId guard keeps it to one)
-        raise AppError("服务暂时不可用", code="unavailable", status=503)
-    return slot.text
-
-
-def _handle(app, push: wechat.Push, slot: _Slot) -> None:
-    """Record the message and the bot's reply (in a worker thread with its own app
-    context and database session, so the request can stop waiting at its deadline)."""
-    try:
-        with app.app_context():
-            reply_id = None
-            try:
-                user = chat_service.resident_for_openid(push.openid)
-                readable = push.msg_type == "text" or bool(push.text)
-                text = (push.text or "").strip()[:1000] or UNREADABLE_LABELS.get(push.msg_type, "[消息]")
-                exchange = chat_service.post_resident_message(
-                    user, text, channel=Channel.wechat, wechat_msg_id=push.dedupe_key,
-                    readable=readable)
-                reply = exchange.reply
-                answer = None
-                if reply is not None and not exchange.duplicate:
-                    reply_id = reply.id
-                    answer = reply.text
-                    chat_service.mark_reply_delivery(reply_id, passive=True)
-                elif reply is not None and reply.delivery == Delivery.passive:
-                    # a retry of an answered push repeats the passive reply; one whose
-                    # answer went by customer-service message gets "success"
-                    answer = reply.text
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                raise
-            if not slot.offer(answer) and reply_id is not None:
-                # the request stopped waiting: send the answer by customer-service message
-                chat_service.mark_reply_delivery(reply_id, passive=False)
-                db.session.commit()
-    except Exception:  # noqa: BLE001 - never leave WeChat without an answer
-        log.exception("handling push %s failed", push.dedupe_key)
-        slot.offer(None, failed=True)
+def _message_fields(push: wechat.Push) -> dict:
+    readable = push.msg_type == "text" or bool(push.text)
+    text = (push.text or "").strip()[:1000] or UNREADABLE_LABELS.get(push.msg_type, "[消息]")
+    return dict(openid=push.openid, text=text, msg_id=push.dedupe_key, readable=readable)

@@ -15,15 +15,20 @@ customer-service messages by a job (jobs/chat.py), recorded in the outbox.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend import bot
+from backend import bot, fastread
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.extensions import db
 from backend.jobs import enqueue
@@ -38,8 +43,10 @@ from backend.models import (
     Sender,
     StaffRole,
     User,
+    WechatNonce,
     utcnow,
 )
+from backend.services.auth import load_principal
 from backend.services.notifications import notify
 from backend.services.permissions import bound_rooms, has_role, staff_community_ids
 
@@ -75,7 +82,8 @@ def conversation_for(user: User, *, create: bool = True) -> Conversation | None:
     return conv
 
 
-def _message(conv: Conversation, sender: Sender, text: str, **fields) -> Message:
+def _message(conv: Conversation, sender: Sender = Sender.system, text: str = "", **fields
+             ) -> Message:
     msg = Message(conversation_id=conv.id, sender=sender, text=text, **fields)
     db.session.add(msg)
     return msg
@@ -129,7 +137,7 @@ def post_resident_message(user: User, text: str, *, channel: Channel = Channel.a
     reply = None
     if conv.state != ConversationState.open:
         if readable:
-            reply = _bot_turn(conv, user, text, now)
+            reply = _message(conv, created_at=now, **_bot_turn(conv, user, text, now))
         else:
             reply = _message(conv, Sender.system, _template("unreadable"), created_at=now)
     db.session.flush()
@@ -159,33 +167,47 @@ def _template(name: str) -> str:
     return bot.rulebook().matcher.rules.templates.get(name, "")
 
 
-def _bot_turn(conv: Conversation, user: User, text: str, now: datetime) -> Message:
-    answer = bot.reply(user, text)
+def _bot_turn(conv, user, text: str, now: datetime, answer: bot.Reply | None = None) -> dict:
+    """The bot's turn on a resident's message: the reply's fields (sender, text,
+    intent, confidence, action), with the conversation's state moved on (hand-off,
+    failure count) and a miss recorded. ``conv`` is the ORM Conversation or, on the
+    WeChat push path, a plain ``_ConvRow``; ``answer`` may be worked out beforehand
+    (``bot.reply`` only reads)."""
+    if answer is None:
+        answer = bot.reply(user, text)
     templates = bot.rulebook().matcher.rules.templates
     if answer.low_confidence:
         record_miss(conv.community_id, text, answer, now)
     if conv.state == ConversationState.waiting:
         if answer.handoff or not answer.answered:
-            return _message(conv, Sender.system, templates.get("human_already", ""), created_at=now)
-        return _bot_message(conv, answer, now)
+            return _system_fields(templates.get("human_already", ""))
+        return _bot_fields(answer)
     # state: bot
     if answer.handoff:
         hand_off(conv, now)
-        return _bot_message(conv, answer, now)
+        return _bot_fields(answer)
     if not answer.answered:
         conv.bot_failures += 1
         if conv.bot_failures >= MAX_FAILURES:
             hand_off(conv, now)
-            return _message(conv, Sender.system, templates.get("unknown_twice", ""),
-                            intent=answer.intent, confidence=answer.confidence, created_at=now)
-        return _bot_message(conv, answer, now)
+            return _system_fields(templates.get("unknown_twice", ""), intent=answer.intent,
+                                  confidence=answer.confidence)
+        return _bot_fields(answer)
     conv.bot_failures = 0
-    return _bot_message(conv, answer, now)
+    return _bot_fields(answer)
+
+
+def _system_fields(text: str, **fields) -> dict:
+    return dict(sender=Sender.system, text=text, **fields)
+
+
+def _bot_fields(answer: bot.Reply) -> dict:
+    return dict(sender=Sender.bot, text=answer.text, intent=answer.intent,
+                confidence=answer.confidence, action=answer.action)
 
 
 def _bot_message(conv: Conversation, answer: bot.Reply, now: datetime) -> Message:
-    return _message(conv, Sender.bot, answer.text, intent=answer.intent,
-                    confidence=answer.confidence, action=answer.action, created_at=now)
+    return _message(conv, created_at=now, **_bot_fields(answer))
 
 
 def hand_off(conv: Conversation, now: datetime | None = None) -> None:
@@ -430,31 +452,45 @@ def release_idle(now: datetime | None = None) -> int:
 # ------------------------------------------------------------------ WeChat push
 REDIS_RETRY_AFTER = 30.0  # seconds to skip a Redis that just failed
 
+# What ``check_nonce`` found.
+NONCE_CLAIMED = "claimed"  # new, and now held in Redis
+NONCE_REPLAYED = "replayed"  # seen before
+NONCE_PENDING = "pending"  # not in the database yet: claimed with the push's own writes
 
-def first_sight_of_nonce(key: str, ttl: int) -> bool:
-    """True the first time a push's "timestamp:nonce" is seen within ``ttl`` seconds.
+_NONCE_SEEN = select(WechatNonce.nonce).where(WechatNonce.nonce == bindparam("nonce"))
+
+
+def check_nonce(key: str, ttl: int) -> str:
+    """Whether a push's "timestamp:nonce" is new (within ``ttl`` seconds).
 
     Redis ``SET NX EX`` when configured and reachable (tight timeouts, and a Redis
-    that just failed is skipped for 30 s so the push stays inside WeChat's 5 s);
-    otherwise the ``wechat_nonce`` table's primary key, shared by all workers.
-    """
-    import time
-
-    from backend.models import WechatNonce
-
+    that just failed is skipped for 30 s so the push stays inside WeChat's 5 s):
+    ``claimed`` or ``replayed``. Otherwise the ``wechat_nonce`` table, shared by all
+    workers: ``replayed`` when recorded, else ``pending`` — ``claim_nonce`` records it
+    in the transaction that records the push, and its primary key decides between
+    two copies arriving at once."""
     guard = _nonce_redis()
     if guard is not None and time.monotonic() >= guard["down_until"]:
         try:
-            return bool(guard["conn"].set(f"wuye:wechat-nonce:{key}", "1", nx=True, ex=ttl))
+            fresh = _redis_set_nx(guard, f"wuye:wechat-nonce:{key}", ttl)
+            return NONCE_CLAIMED if fresh else NONCE_REPLAYED
         except Exception as exc:  # noqa: BLE001 - any Redis failure: fall back to the DB
             guard["down_until"] = time.monotonic() + REDIS_RETRY_AFTER
             log.warning("nonce guard: Redis unavailable, using the database: %s", exc)
-    try:
-        with db.session.begin_nested():
-            db.session.add(WechatNonce(nonce=key[:100], seen_at=utcnow()))
-    except IntegrityError:
-        return False
-    return True
+    # begun now, the Session's transaction is where the read runs (one pooled
+    # connection for the request), and where the nonce is recorded later
+    db.session.connection()
+    if fastread.fetch(_NONCE_SEEN, {"nonce": key[:100]}):
+        return NONCE_REPLAYED
+    return NONCE_PENDING
+
+
+def claim_nonce(key: str, now: datetime | None = None) -> bool:
+    """Record a nonce in the current transaction; False if it was recorded already
+    (a concurrent copy of the request got there first)."""
+    conn = db.session.connection()
+    return conn.execute(_push_statements(conn.dialect.name).nonce,
+                        {"nonce": key[:100], "seen_at": now or utcnow()}).first() is not None
 
 
 def _nonce_redis() -> dict | None:
@@ -471,34 +507,183 @@ def _nonce_redis() -> dict | None:
         # one try, a quarter of a second: the push must answer within WeChat's 5 s
         conn = Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25,
                               retry=Retry(NoBackoff(), 0))
-        guard = current_app.extensions["wechat_nonce_redis"] = {"conn": conn, "down_until": 0.0}
+        guard = current_app.extensions["wechat_nonce_redis"] = {
+            "conn": conn, "down_until": 0.0, "held": threading.local()}
     return guard
 
 
-def resident_for_openid(openid: str) -> User:
-    """The user behind a WeChat openid, created on their first message."""
-    user = db.session.scalar(select(User).where(User.openid == openid))
-    if user is not None:
-        return user
+def _redis_set_nx(guard: dict, name: str, ttl: int) -> bool:
+    """``SET name 1 NX EX ttl`` on a connection this thread keeps from the client's
+    pool (a command without the client's per-call checkout, retry and reply
+    wrappers: the same timeouts apply). A connection that failed is dropped."""
+    held = guard["held"]
+    conn = getattr(held, "conn", None)
+    if conn is None or held.pid != os.getpid():
+        conn = held.conn = guard["conn"].connection_pool.get_connection()
+        held.pid = os.getpid()
     try:
-        with db.session.begin_nested():
-            user = User(openid=openid, name="")
-            db.session.add(user)
-    except IntegrityError:  # their first two messages arrived at once
-        user = db.session.scalar(select(User).where(User.openid == openid))
-    return user
+        conn.send_command("SET", name, "1", "NX", "EX", ttl)
+        return conn.read_response() is not None  # OK, or nil when the key exists
+    except BaseException:
+        held.conn = None
+        conn.disconnect()
+        guard["conn"].connection_pool.release(conn)
+        raise
 
 
-def mark_reply_delivery(reply_id: int, passive: bool) -> None:
-    """After a push: the reply went back inside the response (passive), or it missed
-    WeChat's deadline and goes out as a customer-service message."""
-    msg = db.session.get(Message, reply_id)
-    if msg is None or msg.delivery not in (None, Delivery.passive):
+def release_nonce(key: str) -> None:
+    """Forget a nonce claimed in Redis by a push that was not recorded after all, so
+    that WeChat's retry of it is let in (the MsgId still counts the message once)."""
+    guard = _nonce_redis()
+    if guard is None or time.monotonic() < guard["down_until"]:
         return
-    if passive:
-        msg.delivery = Delivery.passive
+    try:
+        guard["conn"].delete(f"wuye:wechat-nonce:{key}")
+    except Exception as exc:  # noqa: BLE001 - the retry is refused as a replay then
+        log.warning("nonce guard: could not release %s: %s", key, exc)
+
+
+class NonceReplayed(Exception):
+    """The push's nonce was recorded by a concurrent copy of the same request."""
+
+
+class _ConvRow:
+    """A conversation as the push path reads it (what ``_bot_turn`` and ``hand_off``
+    read and change), without an ORM entity; ``changes`` gives what to write back."""
+
+    FIELDS = ("community_id", "state", "bot_failures", "waiting_since", "assignee_id")
+    __slots__ = ("id", "resident_id", "_before") + FIELDS
+
+    def __init__(self, conv_id: int, row):
+        self.id = conv_id
+        self.resident_id = row.resident_id
+        for name in self.FIELDS:
+            setattr(self, name, getattr(row, name))
+        self._before = tuple(getattr(row, name) for name in self.FIELDS)
+
+    def changes(self) -> dict:
+        return {name: getattr(self, name) for name, old in zip(self.FIELDS, self._before)
+                if getattr(self, name) != old}
+
+
+_CONV = Conversation.__table__
+_MSG = Message.__table__
+_RESIDENT_BY_OPENID = (
+    select(User.id, Conversation.id.label("conversation_id"), Conversation.state)
+    .outerjoin(Conversation, Conversation.resident_id == User.id)
+    .where(User.openid == bindparam("openid")))
+
+
+@lru_cache(maxsize=None)
+def _push_statements(dialect: str) -> SimpleNamespace:
+    """The push path's writes as Core statements, built once per dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
     else:
-        _deliver_by_wechat(msg)
+        from sqlalchemy.dialects.sqlite import insert
+    return SimpleNamespace(
+        user=insert(User.__table__).on_conflict_do_nothing(index_elements=["openid"])
+        .returning(User.__table__.c.id),
+        conversation=insert(_CONV).on_conflict_do_nothing(index_elements=["resident_id"])
+        .returning(_CONV.c.id, _CONV.c.state),
+        nonce=insert(WechatNonce.__table__).on_conflict_do_nothing(index_elements=["nonce"])
+        .returning(WechatNonce.__table__.c.nonce),
+        # the MsgId's unique key decides: no row back means a retry of a recorded push
+        message=insert(_MSG).on_conflict_do_nothing(index_elements=["wechat_msg_id"])
+        .returning(_MSG.c.id),
+        reply=insert(_MSG).returning(_MSG.c.id),
+        touch=update(_CONV).where(_CONV.c.id == bindparam("cid"))
+        .values(channel=bindparam("channel"), last_activity_at=bindparam("now"))
+        .returning(_CONV.c.resident_id, *(_CONV.c[name] for name in _ConvRow.FIELDS)),
+        seen=update(User.__table__).where(User.__table__.c.id == bindparam("uid"))
+        .values(last_message_at=bindparam("now")),
+    )
+
+
+def _resident_ids(openid: str) -> tuple[int, int | None, ConversationState | None]:
+    """(user id, conversation id, conversation state) for an openid: ids None when
+    the user or their conversation does not exist yet."""
+    rows = fastread.fetch(_RESIDENT_BY_OPENID, {"openid": openid})
+    if rows:
+        return rows[0]
+    return None, None, None
+
+
+def _first_message_ids(conn, statements, openid: str, user_id: int | None
+                       ) -> tuple[int, int, ConversationState]:
+    """Create the user behind an openid and/or their conversation (their first
+    message); two first messages at once make one of each (unique keys)."""
+    if user_id is None:
+        user_id = conn.execute(statements.user, {"openid": openid, "name": ""}).scalar()
+        if user_id is None:  # created by a concurrent first message a moment ago
+            user_id = fastread.fetch(_RESIDENT_BY_OPENID, {"openid": openid})[0].id
+    community_id = _community_id(load_principal(user_id))
+    row = conn.execute(statements.conversation, {
+        "resident_id": user_id, "community_id": community_id}).one_or_none()
+    if row is None:
+        row = fastread.fetch(_RESIDENT_BY_OPENID, {"openid": openid})[0]
+        return user_id, row.conversation_id, row.state
+    return user_id, row.id, row.state
+
+
+def receive_wechat_message(openid: str, text: str, *, msg_id: str, readable: bool = True,
+                           passive: bool = True, nonce: str | None = None,
+                           now: datetime | None = None) -> str | None:
+    """Record a message pushed by WeChat and the bot's reply, in the current
+    transaction (the caller commits); what ``post_resident_message`` does for the
+    chat page, written with a few Core statements instead of ORM entities.
+
+    The bot's answer is worked out first (it only reads), so writes come last and
+    locks are held briefly. ``msg_id`` counts the push once: a retry writes nothing
+    and gets the first reply again if that went back passively (else None).
+    ``passive``: the reply goes back in the push's response; else it is marked
+    pending and a job sends it as a customer-service message. ``nonce``: a
+    "timestamp:nonce" to record with it (the database replay guard); NonceReplayed
+    if a concurrent copy recorded it first. Returns the passive reply's text, or
+    None (nothing to say now: a person holds the conversation, or not passive)."""
+    now = now or utcnow()
+    # begun first, so every read runs in this transaction (and under its bounds)
+    conn = db.session.connection()
+    statements = _push_statements(conn.dialect.name)
+    user_id, conv_id, state = _resident_ids(openid)
+    if conv_id is None:
+        user_id, conv_id, state = _first_message_ids(conn, statements, openid, user_id)
+    principal = load_principal(user_id)
+    answer = bot.reply(principal, text) if readable and state != ConversationState.open else None
+
+    if nonce is not None and conn.execute(statements.nonce, {
+            "nonce": nonce[:100], "seen_at": now}).first() is None:
+        raise NonceReplayed(nonce)
+    message_id = conn.execute(statements.message, {
+        "conversation_id": conv_id, "sender": Sender.resident, "author_id": user_id,
+        "text": text, "wechat_msg_id": msg_id, "created_at": now}).scalar()
+    if message_id is None:  # a retry of a push recorded before
+        reply = _exchange_for_msg_id(msg_id).reply
+        return reply.text if reply is not None and reply.delivery == Delivery.passive else None
+    conv = _ConvRow(conv_id, conn.execute(statements.touch, {
+        "cid": conv_id, "channel": Channel.wechat, "now": now}).one())
+    # opens WeChat's 48-hour customer-service window
+    conn.execute(statements.seen, {"uid": user_id, "now": now})
+    if conv.community_id is None:
+        conv.community_id = _community_id(principal)
+    fields = None
+    if conv.state != ConversationState.open:
+        if readable:
+            fields = _bot_turn(conv, principal, text, now, answer)
+        else:
+            fields = _system_fields(_template("unreadable"))
+    changes = conv.changes()
+    if changes:
+        conn.execute(update(_CONV).where(_CONV.c.id == conv_id).values(**changes))
+    if fields is None:
+        return None
+    reply_id = conn.execute(statements.reply, dict(
+        fields, conversation_id=conv_id, created_at=now,
+        delivery=Delivery.passive if passive else Delivery.pending)).scalar_one()
+    if not passive:
+        enqueue("chat.send_wechat", reply_id, key=f"chat-wechat-{reply_id}")
+        return None
+    return fields["text"]
 
 
 # ------------------------------------------------------------------ demo data

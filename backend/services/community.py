@@ -136,6 +136,7 @@ class CommunityRef(NamedTuple):
 
 _COMMUNITY = select(Community.id, Community.name, Community.settings).where(
     Community.id == bindparam("id"))
+_FIRST_TWO_COMMUNITIES = select(Community.id, Community.name, Community.settings).limit(2)
 _FEE_STANDARDS = (select(FeeStandard.__table__)
                   .where(FeeStandard.community_id == bindparam("community"))
                   .order_by(FeeStandard.kind))
@@ -151,6 +152,12 @@ def community_ref_of(community) -> CommunityRef:
 def community_ref(community_id: int) -> CommunityRef | None:
     rows = fastread.fetch(_COMMUNITY, {"id": community_id})
     return community_ref_of(rows[0]) if rows else None
+
+
+def only_community_ref() -> CommunityRef | None:
+    """The community when there is exactly one (``resolve_community(None)``), else None."""
+    rows = fastread.fetch(_FIRST_TWO_COMMUNITIES)
+    return community_ref_of(rows[0]) if len(rows) == 1 else None
 
 
 def fee_standards(community) -> list:

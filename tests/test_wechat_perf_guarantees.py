@@ -1,0 +1,213 @@
+"""What the push path (routes/wechat_callback.py: recorded in the request with Core
+writes, wechatpy's crypto and parser) must keep: an answer within WeChat's deadline
+whatever holds the database, without losing the push; the nonce guard on every path;
+readable XML both ways."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import xmltodict
+from sqlalchemy import create_engine, text
+from werkzeug.test import EnvironBuilder
+
+from backend import wechat
+from backend.extensions import db
+from backend.models import Conversation, Message, User
+from tests.conftest import TEST_DB
+from tests.test_wechat_callback import AES_KEY, OPENID, WeChat, resident_messages, text_xml
+
+
+@pytest.fixture
+def wx(client, community):
+    return WeChat(client)
+
+
+BUDGET = 1.0  # WECHAT_REPLY_BUDGET_SECONDS in the deadline tests
+# What another connection holds while the push comes in (it wrote and has not
+# committed). SQLite has one lock, the database's write lock; on PostgreSQL: the
+# resident's conversation row (the push updates it), every write to chat_message,
+# and any access to the nonce table (the push reads it first).
+LOCKS = {
+    "sqlite": {"write lock": ["UPDATE community SET name = name"]},
+    "postgresql": {
+        "conversation row": ["SELECT 1 FROM conversation FOR UPDATE"],
+        "chat_message writes": ["LOCK TABLE chat_message IN EXCLUSIVE MODE"],
+        "nonce table": ["LOCK TABLE wechat_nonce IN ACCESS EXCLUSIVE MODE"],
+    },
+}[TEST_DB]
+
+
+def _hold(database_url: str, statements: list[str]):
+    engine = create_engine(database_url)
+    holder = engine.connect()
+    holder.begin()
+    for statement in statements:
+        holder.execute(text(statement))
+    return engine, holder
+
+
+@pytest.mark.parametrize("lock", list(LOCKS))
+def test_a_push_blocked_by_a_lock_answers_in_time_and_wechats_retry_is_recorded_once(
+        make_app, community, database_url, lock):
+    app = make_app(WECHAT_REPLY_BUDGET_SECONDS=BUDGET, WECHAT_AES_KEY=AES_KEY)
+    sender = WeChat(app.test_client())
+    assert "服务电话" in sender.answer(sender.post(text_xml("物业电话是多少", msg_id=1), aes=True),
+                                   aes=True)
+    engine, holder = _hold(database_url, LOCKS[lock])
+    try:
+        started = time.monotonic()
+        refused = sender.post(text_xml("怎么交物业费", msg_id=2), aes=True)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    # no valid answer (WeChat retries), and well inside its 5 s
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "unavailable"
+    assert elapsed < BUDGET + 0.5
+    assert [m.text for m in resident_messages(app)] == ["物业电话是多少"]
+    # WeChat's retries: the same nonce and timestamp again, then a fresh one
+    params = refused.params
+    retry = sender.post(text_xml("怎么交物业费", msg_id=2), aes=True,
+                        timestamp=params["timestamp"], nonce=params["nonce"])
+    assert retry.status_code == 200 and "缴费方式" in sender.answer(retry, aes=True)
+    again = sender.post(text_xml("怎么交物业费", msg_id=2), aes=True)
+    assert sender.answer(again, aes=True) == sender.answer(retry, aes=True)
+    assert [m.text for m in resident_messages(app)] == ["物业电话是多少", "怎么交物业费"]
+
+
+def test_with_redis_a_push_not_recorded_frees_its_nonce_for_wechats_retry(
+        make_app, community, database_url, redis_url):
+    app = make_app(WECHAT_REPLY_BUDGET_SECONDS=BUDGET, REDIS_URL=redis_url)
+    sender = WeChat(app.test_client())
+    assert sender.answer(sender.post(text_xml("你好", msg_id=1)))
+    engine, holder = _hold(database_url, next(iter(LOCKS.values())))
+    try:
+        refused = sender.post(text_xml("物业电话是多少", msg_id=2))
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    assert refused.status_code == 503
+    params = refused.params
+    retry = sender.post(text_xml("物业电话是多少", msg_id=2), timestamp=params["timestamp"],
+                        nonce=params["nonce"])
+    assert retry.status_code == 200 and "服务电话" in sender.answer(retry)
+    replay = sender.post(text_xml("物业电话是多少", msg_id=2), timestamp=params["timestamp"],
+                         nonce=params["nonce"])
+    assert replay.status_code == 403  # recorded now: the nonce is spent
+    assert [m.text for m in resident_messages(app)] == ["你好", "物业电话是多少"]
+
+
+def test_a_redis_that_hangs_does_not_hold_the_answer_up(make_app, community):
+    """Redis accepts connections and never answers. The nonce guard gives up at once
+    (the database takes over) and the reply's job goes to Redis only after the
+    response, when the server closes it, as a WSGI server does."""
+    from backend.models import OutboxJob
+
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        app = make_app(REDIS_URL=f"redis://127.0.0.1:{hole.getsockname()[1]}/0",
+                       WECHAT_PASSIVE_REPLY=False)
+        params = WeChat(None).params()
+        environ = EnvironBuilder(method="POST", path="/wechat/callback", query_string=params,
+                                 data=text_xml("物业电话是多少"),
+                                 content_type="text/xml").get_environ()
+        started = time.monotonic()
+        response = app(environ, lambda status, headers, exc_info=None: None)
+        body = b"".join(response)
+        answered = time.monotonic() - started
+        response.close()
+    assert body == b"success" and answered < 1.0
+    with app.app_context():
+        job = db.session.scalar(db.select(OutboxJob).filter_by(name="chat.send_wechat"))
+        assert job.done_at is None and job.enqueued_at is None  # relayed when Redis is back
+
+
+def test_the_bounds_end_with_the_push(make_app, community):
+    """The short timeouts of the push's transaction do not stay on the pooled
+    connection (one here): the next request's statements may wait as long as usual."""
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0})
+    wx = WeChat(app.test_client())
+    assert wx.answer(wx.post(text_xml("物业电话是多少")))
+    with app.app_context():
+        if TEST_DB == "postgresql":
+            assert db.session.execute(text("SHOW statement_timeout")).scalar() == "0"
+            assert db.session.execute(text("SHOW lock_timeout")).scalar() == "0"
+        else:
+            assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_the_nonce_of_a_refused_or_event_push_is_kept_too(wx):
+    """With the database guard the nonce is recorded with the push's writes; pushes
+    that write nothing else still record it."""
+    for body, status in (("<xml><MsgType>text", 400),
+                         (f"<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName>"
+                          f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
+                          f"<Event>user_enter_tempsession</Event></xml>", 200)):
+        params = wx.params()
+        first = wx.client.post("/wechat/callback", query_string=params, data=body)
+        assert first.status_code == status
+        replay = wx.client.post("/wechat/callback", query_string=params, data=body)
+        assert replay.status_code == 403 and replay.json["error"]["code"] == "replayed_nonce"
+
+
+def test_a_server_check_nonce_is_not_accepted_twice(wx):
+    params = dict(wx.params(), echostr="e-1")
+    assert wx.client.get("/wechat/callback", query_string=params).status_code == 200
+    assert wx.client.get("/wechat/callback", query_string=params).status_code == 403
+
+
+def test_the_first_message_makes_one_user_and_one_conversation_in_the_community(wx, app, community):
+    for n in range(3):
+        assert wx.answer(wx.post(text_xml("物业电话是多少", msg_id=900 + n)))
+    with app.app_context():
+        users = db.session.scalars(db.select(User).filter_by(openid=OPENID)).all()
+        assert len(users) == 1 and users[0].last_message_at is not None
+        convs = db.session.scalars(db.select(Conversation).filter_by(resident_id=users[0].id)).all()
+        assert len(convs) == 1 and convs[0].community_id == community["id"]
+        assert convs[0].channel.value == "wechat" and convs[0].last_activity_at is not None
+        replies = db.session.scalars(db.select(Message).filter_by(sender="bot")).all()
+        assert len(replies) == 3 and {r.delivery.value for r in replies} == {"passive"}
+
+
+def test_unanswerable_questions_twice_hand_the_wechat_conversation_to_the_desk(wx, app):
+    wx.post(text_xml("阿巴阿巴阿巴", msg_id=1))
+    wx.post(text_xml("嘟嘟嘟嘟嘟", msg_id=2))
+    with app.app_context():
+        conv = db.session.scalar(db.select(Conversation))
+        assert conv.state.value == "waiting" and conv.bot_failures == 0
+        assert conv.waiting_since is not None
+    held = wx.post(text_xml("还有人吗", msg_id=3))
+    assert held.status_code == 200
+
+
+def test_a_bad_create_time_is_a_malformed_push_not_a_500(wx):
+    body = (f"<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName>"
+            "<CreateTime>yesterday</CreateTime><MsgType>text</MsgType><Content>你好</Content>"
+            "<MsgId>77</MsgId></xml>")
+    response = wx.post(body)
+    assert response.status_code == 400 and response.json["error"]["code"] == "malformed_push"
+
+
+def test_passive_reply_xml_survives_any_text():
+    push = wechat.Push(msg_type="text", openid="o-1]]>", to_user="gh_x", create_time=1,
+                       msg_id="1", text="hi", event=None)
+    text = "答复 ]]> <b>&amp; 结束"
+    reply = xmltodict.parse(wechat.text_reply_xml(push, text, create_time=5))["xml"]
+    assert reply == {"ToUserName": "o-1]]>", "FromUserName": "gh_x", "CreateTime": "5",
+                     "MsgType": "text", "Content": text}
+
+
+def test_entities_the_byte_check_cannot_see_are_refused_by_the_parser(wx, app):
+    """A UTF-16 body hides "<!DOCTYPE" from the check on bytes; xmltodict (under
+    wechatpy) refuses the entity declaration itself: 400, nothing expanded or kept."""
+    bomb = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE xml [<!ENTITY lol "lol">]>'
+            f'<xml><FromUserName>{OPENID}</FromUserName><MsgType>text</MsgType>'
+            '<Content>&lol;</Content><MsgId>9</MsgId></xml>').encode("utf-16")
+    response = wx.post(bomb)
+    assert response.status_code == 400 and response.json["error"]["code"] == "malformed_push"
+    assert resident_messages(app) == []
