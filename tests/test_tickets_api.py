@@ -240,9 +240,30 @@ def test_list_filters_and_cursor(client, owner, staff, post_ticket, room_id):
 @pytest.mark.parametrize("query", ["status=open", "kind=x", "limit=0", "limit=101", "cursor=@@",
                                    "overdue=perhaps"])
 def test_bad_list_arguments_are_400(client, owner, query):
-    response = client.get(f"/api/v1/tickets?{query}", headers=owner("O-1"))
-    assert response.status_code == 400
-    assert set(response.json["error"]) == {"code", "message", "details"}
+    headers = owner("O-1")
+    for _ in range(2):  # refused again: query strings are remembered only when valid
+        response = client.get(f"/api/v1/tickets?{query}", headers=headers)
+        assert response.status_code == 400
+        assert set(response.json["error"]) == {"code", "message", "details"}
+
+
+def test_the_same_filters_asked_again_give_the_same_page(client, owner, staff, post_ticket):
+    """Parsed query strings are remembered per process (routes/common.py); each request
+    must still see its own arguments and the data as it is now."""
+    headers = owner("O-1")
+    query = "/api/v1/tickets?status=submitted,accepted&kind=complaint,suggestion&limit=5"
+    assert client.get(query, headers=headers).json["items"] == []
+    first = _create(post_ticket, headers, kind="complaint", description="噪音扰民")["id"]
+    second = _create(post_ticket, headers, kind="suggestion", description="增加绿化")["id"]
+    _create(post_ticket, headers, kind="inquiry", description="停车费多少")
+    for _ in range(3):
+        assert [t["id"] for t in client.get(query, headers=headers).json["items"]] == [
+            second, first]
+    assert _act(client, staff("desk"), first, "reject", note="不属实").status_code == 200
+    assert [t["id"] for t in client.get(query, headers=headers).json["items"]] == [second]
+    other = client.get(query.replace("kind=complaint,suggestion", "kind=inquiry"),
+                       headers=headers).json["items"]
+    assert [t["kind"] for t in other] == ["inquiry"]
 
 
 # ----------------------------------------------------------------- the lifecycle

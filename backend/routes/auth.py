@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import PUBLIC
+from backend.routes.common import PUBLIC, Blueprint
 from backend.routes.me import MeSchema, me_payload
 from backend.services import auth as auth_service
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
 from backend.routes.chat import NOT_BLANK, ask_limit_key
+from backend.routes.common import Blueprint
 from backend.services import chat as chat_service
 
 blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot", description="智能客服问答")

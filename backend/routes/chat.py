@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import LocalDateTime, RowId
+from backend.routes.common import Blueprint, LocalDateTime, RowId
 from backend.services import chat as chat_service
 
 NOT_BLANK = validate.Regexp(r"(?s).*\S", error="内容不能为空")

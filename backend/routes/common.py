@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import OrderedDict
 
+from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields, validate
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.routing import IntegerConverter
 
 from backend.errors import ValidationFailed
@@ -13,6 +18,46 @@ from backend.timeutil import local_iso
 
 BEARER = [{"bearerAuth": []}]
 PUBLIC: list = []
+
+
+class _Parser(FlaskParser):
+    """``location="form"`` reads form fields and files together, so one schema
+    validates (and documents) a multipart body.
+
+    Query strings repeat (the first page of a list, the same filters): what a query
+    schema makes of one depends on nothing else, so valid ones are remembered
+    (bounded, per process) and each request gets its own copy."""
+
+    _MEMO_SIZE = 1024
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._memo: OrderedDict = OrderedDict()
+
+    def load_form(self, req, schema):
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+
+    def parse(self, argmap, req=None, *, location=None, validate=None, **kwargs):
+        if location != "query" or validate is not None or not isinstance(argmap, Schema):
+            return super().parse(argmap, req, location=location, validate=validate, **kwargs)
+        req = req if req is not None else self.get_default_request()
+        try:
+            key = (argmap, req.query_string, tuple(sorted(kwargs.items())))
+            parsed = self._memo.get(key)
+        except TypeError:  # unhashable options (error headers): no memo
+            return super().parse(argmap, req, location=location, **kwargs)
+        if parsed is None:
+            parsed = super().parse(argmap, req, location=location, **kwargs)
+            self._memo[key] = parsed
+            if len(self._memo) > self._MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return {k: list(v) if isinstance(v, list) else v for k, v in parsed.items()}
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with the parser above; every route module uses it."""
+
+    ARGUMENTS_PARSER = _Parser()
 
 
 class LocalDateTime(fields.DateTime):

@@ -2,14 +2,13 @@
 releasing a conversation, replying, and the questions the bot could not answer."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user, roles_required
 from backend.extensions import db
 from backend.models import ConversationState
 from backend.routes.chat import NOT_BLANK, ChatMessageOut, message_out
-from backend.routes.common import LocalDateTime, PageArgs, paginate
+from backend.routes.common import Blueprint, LocalDateTime, PageArgs, paginate
 from backend.services import chat as chat_service
 from backend.services.permissions import bound_rooms
 

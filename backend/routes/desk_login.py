@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
 from backend.routes.auth import TokenOut, signed_in
-from backend.routes.common import PUBLIC, LocalDateTime
+from backend.routes.common import PUBLIC, Blueprint, LocalDateTime
 from backend.services import auth as auth_service
 from backend.services import desk_login as desk_login_service
 

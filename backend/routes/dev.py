@@ -8,14 +8,13 @@ the endpoint answers 404, as if it did not exist.
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import User
-from backend.routes.common import PUBLIC
+from backend.routes.common import PUBLIC, Blueprint
 from backend.seed import DEMO_RESIDENTS, STAFF
 from backend.services.permissions import roles_of
 

@@ -1,14 +1,13 @@
 """Fees: the published standard (收费标准公示) and the caller's bills."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from backend.auth import current_user
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import ROOM_KIND_LABELS
-from backend.routes.common import PUBLIC, Money, RowId
+from backend.routes.common import PUBLIC, Blueprint, Money, RowId
 from backend.services import fees as fee_service
 from backend.services.community import fee_standards, resolve_community
 from backend.timeutil import local_today

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from backend.auth import current_user
@@ -12,6 +11,7 @@ from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.models import Building, Community, FundBallot, FundProposal, FundRule, ProposalStatus, User
 from backend.routes.common import (
+    Blueprint,
     LocalDateTime,
     Money,
     PageArgs,

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
+from backend.routes.common import Blueprint
 from backend.services import auth as auth_service
 from backend.services import rooms as room_service
 from backend.services.permissions import roles_of

@@ -1,14 +1,13 @@
 """The caller's in-app notifications."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select, update
 
 from backend.auth import current_user
 from backend.extensions import db
 from backend.models import Notification, utcnow
-from backend.routes.common import LocalDateTime, PageArgs, paginate
+from backend.routes.common import Blueprint, LocalDateTime, PageArgs, paginate
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
                 description="消息通知")

@@ -1,16 +1,15 @@
 """Reports for the manager and the owners' committee (业委会)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user, roles_required
 from backend.errors import Forbidden, ValidationFailed
 from backend.extensions import db
 from backend.models import Community
+from backend.routes.common import Blueprint, RowId
 from backend.services import reports as report_service
 from backend.services.permissions import community_ids_with
-from backend.routes.common import RowId
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="服务报告")
 

@@ -4,19 +4,23 @@ timeline, the state-machine actions, rating, follow-ups, and the photos themselv
 from __future__ import annotations
 
 from flask import current_app, jsonify, send_file
-from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
-from webargs.flaskparser import FlaskParser
-from webargs.multidictproxy import MultiDictProxy
-from werkzeug.datastructures import CombinedMultiDict, FileStorage
+from werkzeug.datastructures import FileStorage
 
 from backend.auth import current_user, login_required, roles_required
 from backend.errors import Conflict, NotFound
 from backend.extensions import db, limiter
 from backend.models import PhotoState, Ticket, TicketKind, TicketStatus, room_label
-from backend.routes.common import LocalDateTime, PageArgs, RowId, decode_cursor, encode_cursor
+from backend.routes.common import (
+    Blueprint,
+    LocalDateTime,
+    PageArgs,
+    RowId,
+    decode_cursor,
+    encode_cursor,
+)
 from backend.rules.ticket_states import (
     API_ACTIONS,
     EVENT_LABELS,
@@ -40,18 +44,6 @@ def _per_user() -> str:
 
 def _upload_limit() -> str:
     return current_app.config["RATELIMIT_TICKETS"]
-
-
-class _MultipartParser(FlaskParser):
-    """``location="form"`` reads form fields and files together, so one schema
-    validates (and documents) a multipart body."""
-
-    def load_form(self, req, schema):
-        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
-
-
-class Blueprint(SmorestBlueprint):
-    ARGUMENTS_PARSER = _MultipartParser()
 
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="报事报修")
