@@ -5,11 +5,10 @@ transaction's first statement. Request transactions that start with a read begin
 DEFERRED, so readers never hold up each other or writers; the first write
 (INSERT/UPDATE/DELETE, a SAVEPOINT, or a ``SELECT ... FOR UPDATE`` in the ORM)
 upgrades the connection: the read-only snapshot is committed (nothing to lose) and
-``BEGIN IMMEDIATE`` waits for the write lock. A transaction that starts with a write
-begins IMMEDIATE at once. That is read-committed behaviour,
-as on PostgreSQL, and it avoids SQLite's 'database is locked' failure when a read
-snapshot tries to become a writer after someone else wrote. Work outside a request
-(CLI commands, jobs) begins IMMEDIATE straight away.
+``BEGIN IMMEDIATE`` waits for the write lock. That is read-committed behaviour, as on
+PostgreSQL, and it avoids SQLite's 'database is locked' failure when a read snapshot
+tries to become a writer after someone else wrote. A transaction that starts with a
+write, and all work outside a request (CLI commands, jobs), begins IMMEDIATE.
 
 A request that must answer in time (the WeChat push) bounds its transactions with
 ``set_deadline``: every statement, lock wait and COMMIT ends by a given moment.
