@@ -100,6 +100,8 @@ def finalise(config: dict) -> dict:
         config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
     else:
         config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
+        # an unreachable server fails a request in seconds, not after TCP's minutes
+        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"connect_timeout": 5})
     # 9 photos of 10 MB plus form fields.
     config.setdefault(
         "MAX_CONTENT_LENGTH", config["MAX_PHOTOS"] * config["MAX_PHOTO_BYTES"] + 1024 * 1024

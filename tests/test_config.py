@@ -40,3 +40,44 @@ def test_production_default_turns_dev_login_off(monkeypatch, tmp_path):
     response = app.test_client().post("/api/v1/auth/wx-login", json={"code": "dev:x"})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "dev_login_disabled"
+
+
+def test_a_postgresql_server_that_never_answers_fails_in_seconds(tmp_path):
+    """A server that accepts the connection but never speaks (hung, or a firewall
+    swallowing packets) must not hold a request for TCP's minutes."""
+    import socket
+    import threading
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from backend.extensions import db
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+    port = silent.getsockname()[1]
+    app = create_app({"DATABASE_URL": f"postgresql://wuye@127.0.0.1:{port}/wuye",
+                      "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x" * 32})
+    outcome: dict = {}
+
+    def connect():
+        with app.app_context():
+            started = time.monotonic()
+            try:
+                with db.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except OperationalError as exc:
+                outcome["error"] = exc
+            outcome["seconds"] = time.monotonic() - started
+            db.engine.dispose()
+
+    attempt = threading.Thread(target=connect, daemon=True)
+    try:
+        attempt.start()
+        attempt.join(30)
+    finally:
+        silent.close()
+    assert "seconds" in outcome, "still waiting for the server after 30 s"
+    assert "error" in outcome and outcome["seconds"] < 15
