@@ -24,7 +24,10 @@ def wx(client, community):
     return WeChat(client)
 
 
-BUDGET = 1.0  # WECHAT_REPLY_BUDGET_SECONDS in the deadline tests
+# WECHAT_REPLY_BUDGET_SECONDS in the deadline tests: short, yet room enough for a fresh
+# app's first push (rules loaded, statements compiled, connections opened) on a busy
+# CI machine; 1 s was not
+BUDGET = 2.0
 # What another connection holds while the push comes in (it wrote and has not
 # committed). SQLite has one lock, the database's write lock; on PostgreSQL: the
 # resident's conversation row (the push updates it), every write to chat_message,
