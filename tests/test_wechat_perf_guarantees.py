@@ -124,7 +124,7 @@ def test_a_redis_that_hangs_does_not_hold_the_answer_up(make_app, community):
         body = b"".join(response)
         answered = time.monotonic() - started
         response.close()
-    assert body == b"success" and answered < 1.0
+    assert body == b"success" and answered < 1.5  # the jobs queue would wait 2 s
     with app.app_context():
         job = db.session.scalar(db.select(OutboxJob).filter_by(name="chat.send_wechat"))
         assert job.done_at is None and job.enqueued_at is None  # relayed when Redis is back
