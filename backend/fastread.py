@@ -125,7 +125,7 @@ def _plan(statement, dialect) -> _Plan:
     return plan
 
 
-_READERS: dict = {}  # id(main engine) -> (pid, main engine, reader engine)
+_READERS: dict = {}  # id(main engine) -> (main engine, reader engine)
 _READERS_LOCK = threading.Lock()
 
 
@@ -140,25 +140,34 @@ def reader_engine(engine):
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return engine
     known = _READERS.get(id(engine))
-    if known is not None and known[1] is engine and known[0] == os.getpid():
-        return known[2]
+    if known is not None and known[0] is engine:
+        return known[1]
     with _READERS_LOCK:
         known = _READERS.get(id(engine))
-        if known is None or known[1] is not engine or known[0] != os.getpid():
+        if known is None or known[0] is not engine:
             options = {k: v for k, v in current_app.config["SQLALCHEMY_ENGINE_OPTIONS"].items()
                        if k != "pool_pre_ping"}
             options.update(isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
-            reader = create_engine(engine.url, **options)
-            known = _READERS[id(engine)] = (os.getpid(), engine, reader)
-        return known[2]
+            known = _READERS[id(engine)] = (engine, create_engine(engine.url, **options))
+        return known[1]
 
 
 @event.listens_for(Engine, "engine_disposed")
 def _main_engine_disposed(engine) -> None:
     known = _READERS.pop(id(engine), None)
     if known is not None:
-        # a forked child must not close its parent's connections
-        known[2].dispose(close=known[0] == os.getpid())
+        known[1].dispose()
+
+
+def _forget_readers_in_child() -> None:
+    # a forked child (an rq job) opens its own connections and must never close
+    # its parent's: drop the readers without touching their pools
+    for _, reader in _READERS.values():
+        reader.dispose(close=False)
+    _READERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_readers_in_child)
 
 
 def _connection():

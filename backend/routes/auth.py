@@ -1,20 +1,15 @@
 """Sign-in: WeChat mini-program login, staff login, logout."""
 from __future__ import annotations
 
-from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import PUBLIC, Blueprint
+from backend.routes.common import PUBLIC, Blueprint, login_limit
 from backend.routes.me import MeSchema, me_payload
 from backend.services import auth as auth_service
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录")
-
-
-def _login_limit():
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 class WxLoginIn(Schema):
@@ -40,7 +35,7 @@ def signed_in(user) -> dict:
 
 @blp.route("/wx-login", methods=["POST"])
 @blp.doc(security=PUBLIC)
-@limiter.limit(_login_limit)
+@limiter.limit(login_limit)
 @blp.arguments(WxLoginIn)
 @blp.response(200, TokenOut)
 def wx_login(data):
@@ -52,7 +47,7 @@ def wx_login(data):
 
 @blp.route("/staff-login", methods=["POST"])
 @blp.doc(security=PUBLIC)
-@limiter.limit(_login_limit)
+@limiter.limit(login_limit)
 @blp.arguments(StaffLoginIn)
 @blp.response(200, TokenOut)
 def staff_login(data):

@@ -5,6 +5,7 @@ import base64
 import binascii
 from collections import OrderedDict
 
+from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
@@ -58,6 +59,11 @@ class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint with the parser above; every route module uses it."""
 
     ARGUMENTS_PARSER = _Parser()
+
+
+def login_limit() -> str:
+    """Flask-Limiter limit for sign-in and identity checks (RATELIMIT_LOGIN)."""
+    return current_app.config["RATELIMIT_LOGIN"]
 
 
 class LocalDateTime(fields.DateTime):

@@ -1,13 +1,12 @@
 """Desk console sign-in for committee members: a one-time code from the mini-program."""
 from __future__ import annotations
 
-from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
 from backend.routes.auth import TokenOut, signed_in
-from backend.routes.common import PUBLIC, Blueprint, LocalDateTime
+from backend.routes.common import PUBLIC, Blueprint, LocalDateTime, login_limit
 from backend.services import auth as auth_service
 from backend.services import desk_login as desk_login_service
 
@@ -38,7 +37,7 @@ def issue_desk_code():
 
 @blp.route("/desk-code-login", methods=["POST"])
 @blp.doc(security=PUBLIC)
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@limiter.limit(login_limit)
 @blp.arguments(DeskCodeLoginIn)
 @blp.response(200, TokenOut)
 def desk_code_login(data):

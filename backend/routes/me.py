@@ -1,12 +1,11 @@
 """The signed-in user and their rooms."""
 from __future__ import annotations
 
-from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import Blueprint
+from backend.routes.common import Blueprint, login_limit
 from backend.services import auth as auth_service
 from backend.services import rooms as room_service
 from backend.services.permissions import roles_of
@@ -68,7 +67,7 @@ def me():
 
 
 @blp.route("/rooms", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@limiter.limit(login_limit)
 @blp.arguments(BindRoomIn)
 @blp.response(201, RoomOut)
 def bind_room(data):
