@@ -5,7 +5,8 @@ orjson gives the same output as Flask's default provider (UTF-8, keys in inserti
 order, Decimal and dates as Flask writes them), several times faster on list pages.
 Request bodies are still read by the standard library, so what counts as malformed
 input does not change. The API is token-based and nothing reads ``flask.session``,
-so no cookie is verified or signed on each request."""
+so no cookie is verified or signed on each request. Whether a view or hook is
+``async def`` is looked up once per function, not on every request."""
 from __future__ import annotations
 
 import orjson
@@ -46,3 +47,22 @@ class NoSessions(SessionInterface):
 class App(Flask):
     json_provider_class = OrjsonProvider
     session_interface = NoSessions()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._ensured: dict = {}
+
+    def ensure_sync(self, func):
+        """Flask's answer (the function, or a wrapper for ``async def``), remembered:
+        Flask asks for the view and every hook on each request, and each answer costs
+        an ``inspect`` of the function's code flags."""
+        try:
+            return self._ensured[func]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if len(self._ensured) < 1024:  # views, hooks and handlers: a fixed few
+            self._ensured[func] = sync
+        return sync

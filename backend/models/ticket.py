@@ -44,11 +44,12 @@ class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
         # lists: staff by community (optionally by status), residents by reporter and
-        # by room (household repairs), engineers by assignee; newest first (id desc)
+        # by room (household repairs: kind home_repair), engineers by assignee; newest
+        # first (id desc)
         Index("ix_ticket_community_id_id", "community_id", "id"),
         Index("ix_ticket_community_id_status_id", "community_id", "status", "id"),
         Index("ix_ticket_reporter_id_id", "reporter_id", "id"),
-        Index("ix_ticket_room_id_id", "room_id", "id"),
+        Index("ix_ticket_room_id_kind_id", "room_id", "kind", "id"),
         Index("ix_ticket_assignee_id_id", "assignee_id", "id"),
         # periodic work: escalation of overdue open tickets, auto-close of resolved ones
         Index("ix_ticket_status_due_at", "status", "due_at"),

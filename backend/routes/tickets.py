@@ -247,7 +247,7 @@ def summary_item(row) -> dict:
     """A list item from a ``ticket_service.SUMMARY_COLUMNS`` row, already in its JSON
     form (the same fields and formats as ``TicketSummaryOut``; a test holds them
     equal). Lists skip the schema dump: it costs more than the query."""
-    kind, status = row.kind.value, row.status.value
+    kind, status = row.kind, row.status
     reporter = None
     if row.reporter_id is not None:
         reporter = {"id": row.reporter_id, "name": row.reporter_name or (

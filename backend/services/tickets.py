@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import Integer, and_, bindparam, case, or_, select, union
+from sqlalchemy import Integer, String, and_, bindparam, case, or_, select, type_coerce, union
 from sqlalchemy.orm import aliased
 
 from backend import fastread
@@ -373,7 +373,10 @@ _NOW = bindparam("now", type_=Ticket.due_at.type)
 # Times come as the API shows them (models.base.local_iso_text) and ``overdue``
 # is computed by the database. Bind ``now``.
 SUMMARY_COLUMNS = (
-    Ticket.id, Ticket.kind, Ticket.status, Ticket.urgent, Ticket.description, Ticket.location,
+    # kind and status as their stored text: a page needs the text, not the enum
+    Ticket.id, type_coerce(Ticket.kind, String).label("kind"),
+    type_coerce(Ticket.status, String).label("status"), Ticket.urgent, Ticket.description,
+    Ticket.location,
     Ticket.room_id, local_iso_text(Ticket.created_at).label("created_at"),
     local_iso_text(Ticket.updated_at).label("updated_at"),
     local_iso_text(Ticket.accept_due_at).label("accept_due_at"),
