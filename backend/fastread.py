@@ -9,15 +9,16 @@ converts values with the column types' own
 result processors: the rows are what ``Connection.execute`` would give (Decimal,
 aware datetimes, enums), as named tuples.
 
-Only for reads. Before the request's Session has begun, reads share one connection
-of a reader engine (``reader_engine``: autocommit, no ping, no reset), given back
-when the Session begins or the app context ends; after, they run on the Session's
-connection, inside its transaction (see ``_connection``).
+Only for reads. Before the request's Session has begun, reads go through the
+thread's connection of a reader engine (``_Reader``: autocommit, no ping, no reset,
+kept by the thread); after, they run on the Session's connection, inside its
+transaction (see ``_connection``).
 """
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict, namedtuple
 from functools import partial
 from typing import Any
@@ -125,45 +126,121 @@ def _plan(statement, dialect) -> _Plan:
     return plan
 
 
-_READERS: dict = {}  # id(main engine) -> (main engine, reader engine)
+class _Reader:
+    """The reader engine of one main engine, and the connection each thread reads on.
+
+    A thread keeps its reader connection from its first read until it ends (or the
+    engine is disposed): checking one out of the pool and back for every request
+    cost more than the request's own reads. The connection is in autocommit and holds
+    no transaction or lock between reads. A thread may thus keep two connections
+    open, this one and its Session's (README: PostgreSQL ``max_connections``)."""
+
+    def __init__(self, main: Engine, engine: Engine):
+        self.main, self.engine = main, engine
+        self.local = threading.local()
+        self.finalizers: set = set()  # one per thread that holds a connection
+        self.lock = threading.Lock()
+
+    def connection(self):
+        held = getattr(self.local, "held", None)
+        if held is not None and held.box:
+            return held.box[0]
+        held = self.local.held = _Held(self.engine.raw_connection())
+        # given back when the thread ends (its locals go) or the engine is disposed
+        finalizer = weakref.finalize(held, _give_back, held.box)
+        with self.lock:  # threads come and go (a dev server's): forget those gone
+            self.finalizers = {f for f in self.finalizers if f.alive}
+            self.finalizers.add(finalizer)
+        return held.box[0]
+
+    def current(self):
+        held = getattr(self.local, "held", None)
+        return held.box[0] if held is not None and held.box else None
+
+    def drop(self) -> None:
+        """The thread's connection failed (the server dropped it): never use it again."""
+        held, self.local.held = getattr(self.local, "held", None), None
+        if held is None or not held.box:
+            return
+        for finalizer in list(self.finalizers):
+            alive = finalizer.peek()
+            if alive and alive[0] is held:
+                finalizer.detach()
+        held.box.pop().invalidate()
+
+    def dispose(self) -> None:
+        for finalizer in list(self.finalizers):
+            finalizer()
+        self.engine.dispose()
+
+    def forget(self) -> None:
+        """In a forked child: the connections are the parent's. Never close, give back
+        or even garbage-collect them (a PostgreSQL connection says goodbye on the
+        socket it shares with the parent): keep them referenced until the child ends."""
+        for finalizer in list(self.finalizers):
+            detached = finalizer.detach()
+            if detached:
+                _INHERITED.append(detached)
+        self.engine.dispose(close=False)
+
+
+class _Held:
+    """A thread's reader connection, in a box the finalizer empties."""
+
+    __slots__ = ("box", "__weakref__")
+
+    def __init__(self, conn):
+        self.box = [conn]
+
+
+def _give_back(box: list) -> None:
+    if box:
+        box.pop().close()
+
+
+_INHERITED: list = []
+_READERS: dict = {}  # id(main engine) -> _Reader
 _READERS_LOCK = threading.Lock()
 
 
-def reader_engine(engine):
-    """The engine reads go through before the Session begins: the same database and
-    connection events (SQLite pragmas), but in autocommit, with no ping on checkout
-    and nothing to reset on return. On PostgreSQL that saves three round trips per
-    request (the ping, BEGIN and the ROLLBACK when the connection goes back); a
-    dropped connection is detected when a read fails and the read is retried once
-    (``fetch``). An in-memory SQLite database exists only in its own connection, so
-    it is read through the main engine."""
-    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
-        return engine
+def _reader(engine: Engine) -> _Reader | None:
+    """The reader for ``engine``: the same database and connection events (SQLite
+    pragmas), but in autocommit, with no ping on checkout and nothing to reset on
+    return. On PostgreSQL that saves three round trips per request (the ping, BEGIN
+    and the ROLLBACK when the connection goes back); a dropped connection is detected
+    when a read fails and the read is retried once (``fetch``). None for an in-memory
+    SQLite database: it exists only in its own connection, so it is read through the
+    main engine."""
     known = _READERS.get(id(engine))
-    if known is not None and known[0] is engine:
-        return known[1]
+    if known is not None and known.main is engine:
+        return known
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None
     with _READERS_LOCK:
         known = _READERS.get(id(engine))
-        if known is None or known[0] is not engine:
+        if known is None or known.main is not engine:
             options = {k: v for k, v in current_app.config["SQLALCHEMY_ENGINE_OPTIONS"].items()
                        if k != "pool_pre_ping"}
-            options.update(isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
-            known = _READERS[id(engine)] = (engine, create_engine(engine.url, **options))
-        return known[1]
+            # no overflow limit: each thread holds one connection while it lives, so
+            # the threads bound the connections (a limit would make the 16th wait)
+            options.update(isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                           max_overflow=-1)
+            known = _READERS[id(engine)] = _Reader(engine, create_engine(engine.url, **options))
+        return known
 
 
 @event.listens_for(Engine, "engine_disposed")
 def _main_engine_disposed(engine) -> None:
     known = _READERS.pop(id(engine), None)
     if known is not None:
-        known[1].dispose()
+        known.dispose()
 
 
 def _forget_readers_in_child() -> None:
     # a forked child (an rq job) opens its own connections and must never close
-    # its parent's: drop the readers without touching their pools
-    for _, reader in _READERS.values():
-        reader.dispose(close=False)
+    # its parent's
+    for reader in _READERS.values():
+        reader.forget()
     _READERS.clear()
 
 
@@ -172,10 +249,9 @@ os.register_at_fork(after_in_child=_forget_readers_in_child)
 
 def _connection():
     """The DBAPI connection to read on. Once the request's Session has a transaction,
-    its connection (so its writes are seen). Before that, one connection of the
-    reader engine held in the app context for every read until the context ends, or
-    until the Session begins: it is given back then, so a request never holds two
-    connections."""
+    its connection (so its writes are seen). Before that, the thread's reader
+    connection (``_Reader``); for an in-memory SQLite database, one connection of the
+    main engine held in the app context until it ends or the Session begins."""
     if db.session.registry.has():
         session = db.session()
         if session.in_transaction():
@@ -183,9 +259,13 @@ def _connection():
             if "deadline" in conn.info:  # bounded by db_setup.set_deadline, as any statement
                 check_deadline(conn.info)
             return conn.connection
+    engine = db.engine
+    reader = _reader(engine)
+    if reader is not None:
+        return reader.connection()
     conn = g.get("_fastread_connection")
     if conn is None:
-        conn = g._fastread_connection = reader_engine(db.engine).raw_connection()
+        conn = g._fastread_connection = engine.raw_connection()
     return conn
 
 
@@ -220,10 +300,11 @@ def fetch(statement, params: dict | None = None) -> list:
         except dialect.loaded_dbapi.Error as exc:
             # a reader connection the server dropped (restart, idle timeout): once more
             # on a fresh one; inside the Session's transaction the Session decides
-            if (attempt == 2 or g.get("_fastread_connection") is not conn
+            reader = _reader(db.engine)
+            if (attempt == 2 or reader is None or reader.current() is not conn
                     or not dialect.is_disconnect(exc, conn.dbapi_connection, cursor)):
                 raise
-            g.pop("_fastread_connection").invalidate()
+            reader.drop()
         finally:
             cursor.close()
     new_row = plan.new_row

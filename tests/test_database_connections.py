@@ -45,3 +45,28 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_an_error(
     for path in ("/api/v1/tickets", "/api/v1/me"):
         response = client.get(path, headers=resident)
         assert response.status_code == 200, response.get_json()
+
+
+def test_threads_that_end_give_their_connections_back(app, owner, database_url):
+    """Each thread keeps its reader connection while it lives; a server that starts a
+    thread per request (the development server) must not pile them up."""
+    import threading
+
+    resident = owner("O-1")
+    statuses = []
+
+    def one_request():
+        statuses.append(app.test_client().get("/api/v1/tickets", headers=resident).status_code)
+
+    for _ in range(30):
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    assert statuses == [200] * 30
+    admin = _admin(database_url)
+    with admin.connect() as conn:
+        count = conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalar()
+    admin.dispose()
+    assert 0 < count <= 10  # the pools keep a few idle (5 each), not one per thread
