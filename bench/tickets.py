@@ -258,15 +258,19 @@ def bench_list(label: str, database_url_for, sizes: list[int], seconds: float,
         print(f"{name:<12} median {best[name]:8.1f} req/s over {len(rps)} rounds "
               f"({', '.join(f'{x:.0f}' for x in rps)}); p50 {results[0].pct(50):.2f} ms, "
               f"worst p99 {worst.pct(99):.2f} ms, errors {sum(r.errors for r in results)}")
+    def per_round(name: str, baseline: str) -> str:
+        return ", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(samples[name], samples[baseline]))
+
     for size in sizes:
         print(f"  ratio list({size}) / hello = {best[f'list {size}'] / best['hello']:.2f} "
-              f"(target ≥ 0.6)")
+              f"(target ≥ 0.6); rounds {per_round(f'list {size}', 'hello')}")
     print(f"  for reference: GET /api/v1/me (the foundation's simplest signed-in endpoint) / "
           f"hello = {best[f'me {sizes[0]}'] / best['hello']:.2f}")
     if len(sizes) == 2:
         small, big = sizes
         print(f"  ratio list({big}) / list({small}) = "
-              f"{best[f'list {big}'] / best[f'list {small}']:.2f} (target ≥ 0.9)")
+              f"{best[f'list {big}'] / best[f'list {small}']:.2f} (target ≥ 0.9); "
+              f"rounds {per_round(f'list {big}', f'list {small}')}")
     print()
 
 
@@ -277,24 +281,27 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-photos", action="store_true")
     parser.add_argument("--skip-list", action="store_true")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of the list benchmark (medians are reported)")
     args = parser.parse_args([] if argv is None and __name__ != "__main__" else argv)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    seconds = 2.0 if args.quick else 5.0
+    seconds = 2.0 if args.quick else 4.0
     if not args.skip_photos:
         bench_photos(rounds=3 if args.quick else 7)
     if not args.skip_list:
-        bench_list("SQLite", lambda size: None, [1_000, 100_000], seconds, args.concurrency)
+        bench_list("SQLite", lambda size: None, [1_000, 100_000], seconds, args.concurrency,
+                   args.rounds)
         if not args.no_pg:
-            bench_postgres(seconds, args.concurrency)
+            bench_postgres(seconds, args.concurrency, args.rounds)
 
 
-def bench_postgres(seconds: float, concurrency: int) -> None:
+def bench_postgres(seconds: float, concurrency: int, rounds: int) -> None:
     from tests.servers import ServiceMissing, create_pg_database, throwaway_postgres
 
     try:
         with throwaway_postgres() as server:
             bench_list("PostgreSQL", lambda size: create_pg_database(server, f"bench_tickets_{size}"),
-                       [1_000, 100_000], seconds, concurrency)
+                       [1_000, 100_000], seconds, concurrency, rounds)
     except ServiceMissing as exc:
         print(f"PostgreSQL skipped: {exc}")
 
