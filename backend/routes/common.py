@@ -56,9 +56,17 @@ class _Parser(FlaskParser):
 
 
 class Blueprint(SmorestBlueprint):
-    """flask-smorest's Blueprint with the parser above; every route module uses it."""
+    """flask-smorest's Blueprint with the parser above; every route module uses it.
+
+    An argument schema given as a class is made once, when the route is declared:
+    webargs would build a new instance (copying every field) on each request."""
 
     ARGUMENTS_PARSER = _Parser()
+
+    def arguments(self, schema, *args, **kwargs):
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
 
 
 def login_limit() -> str:
