@@ -167,6 +167,15 @@ def test_login_is_rate_limited(make_app, community):
     assert limited.json["error"]["code"] == "rate_limited"
 
 
+def test_with_rate_limits_off_nothing_is_limited(make_app, community):
+    """RATELIMIT_ENABLED=false (what the benchmarks use) turns every limit off."""
+    app = make_app(RATELIMIT_ENABLED=False, RATELIMIT_LOGIN="3 per minute")
+    client = app.test_client()
+    codes = [client.post("/api/v1/auth/staff-login",
+                         json={"username": "x", "password": "y"}).status_code for _ in range(6)]
+    assert codes == [401] * 6
+
+
 def test_login_rate_limit_is_shared_through_redis(make_app, community, redis_url):
     first = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2 per minute", REDIS_URL=redis_url)
     second = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2 per minute", REDIS_URL=redis_url)
