@@ -33,8 +33,8 @@ from bench.common import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DURATION = 12.0  # seconds of throughput runs per server, split over the rounds
-ROUNDS = 3
+DURATION = 20.0  # seconds of throughput runs per server, split over the rounds
+ROUNDS = 5
 CONCURRENCY = 8
 PUSHES = 2500
 TOKEN, APPID = "bench-push-token", "wxbench0000000001"
