@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,6 +38,12 @@ ROOM_KIND_LABELS = {
 def room_label(building: str, unit: str, number: str) -> str:
     """How residents name a room: 3栋2单元1502."""
     return f"{building}栋{unit}单元{number}"
+
+
+def room_label_sql(building, unit, number):
+    """``room_label`` as a SQL expression over three columns (NULL if any is), for
+    list pages that read many rows: one value per row instead of three."""
+    return building + literal("栋") + unit + literal("单元") + number
 
 
 class Community(Base):

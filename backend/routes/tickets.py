@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 from backend.auth import current_user, login_required, roles_required
 from backend.errors import Conflict, NotFound
 from backend.extensions import db, limiter
-from backend.models import PhotoState, Ticket, TicketKind, TicketStatus, room_label
+from backend.models import PhotoState, Ticket, TicketKind, TicketStatus
 from backend.routes.common import (
     Blueprint,
     LocalDateTime,
@@ -260,7 +260,7 @@ def summary_item(row) -> dict:
         "status": status, "status_label": STATUS_LABELS[status],
         "urgent": row.urgent, "description": row.description, "location": row.location,
         "room_id": row.room_id,
-        "room": room_label(row.building, row.unit, row.number) if row.number is not None else None,
+        "room": row.room,
         "reporter": reporter, "assignee": assignee,
         "created_at": row.created_at, "updated_at": row.updated_at,
         "accept_due_at": row.accept_due_at, "due_at": row.due_at,

@@ -36,6 +36,7 @@ from backend.models import (
     TicketStatus,
     Unit,
     User,
+    room_label_sql,
     utcnow,
 )
 from backend.models.base import local_iso_text
@@ -385,7 +386,7 @@ SUMMARY_COLUMNS = (
     case((overdue_condition(_NOW), True), else_=False).label("overdue"),
     Ticket.escalated_at.isnot(None).label("escalated"), Ticket.rating, Ticket.reporter_id,
     Ticket.assignee_id,
-    Building.name.label("building"), Unit.name.label("unit"), Room.number.label("number"),
+    room_label_sql(Building.name, Unit.name, Room.number).label("room"),
     Reporter.name.label("reporter_name"), Reporter.username.label("reporter_username"),
     Assignee.name.label("assignee_name"),
 )
