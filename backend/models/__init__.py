@@ -17,14 +17,7 @@ from backend.models.community import (  # noqa: F401
 )
 from backend.models.notification import Notification, WechatSubscription  # noqa: F401
 from backend.models.outbox import OutboxJob  # noqa: F401
-from backend.models.user import (  # noqa: F401
-    Role,
-    RoomBinding,
-    StaffRole,
-    User,
-    display_name,
-    display_name_sql,
-)
+from backend.models.user import Role, RoomBinding, StaffRole, User  # noqa: F401
 from backend.models.fund import (  # noqa: F401
     BallotChoice,
     FundBallot,

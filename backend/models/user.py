@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, case, func, literal
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -24,21 +24,6 @@ class Role(str, enum.Enum):
 
 STAFF_ROLES = {Role.desk, Role.engineer, Role.manager, Role.admin}
 RESIDENT_RELATIONS = {Role.owner, Role.family, Role.tenant}
-
-
-STAFF_NAME, RESIDENT_NAME = "工作人员", "业主"  # shown for a person with no name yet
-
-
-def display_name(name: str | None, username: str | None) -> str:
-    """How a person is shown on a ticket: their name, or what they are (staff sign in
-    with a username, residents through WeChat)."""
-    return name or (STAFF_NAME if username else RESIDENT_NAME)
-
-
-def display_name_sql(name, username):
-    """``display_name`` as a SQL expression over the two columns, for list pages."""
-    return func.coalesce(func.nullif(name, ""), case(
-        (username.isnot(None), literal(STAFF_NAME)), else_=literal(RESIDENT_NAME)))
 
 
 class User(Base):

@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 from backend.auth import current_user, login_required, roles_required
 from backend.errors import Conflict, NotFound
 from backend.extensions import db, limiter
-from backend.models import PhotoState, Ticket, TicketKind, TicketStatus, display_name
+from backend.models import PhotoState, Ticket, TicketKind, TicketStatus
 from backend.routes.common import (
     Blueprint,
     LocalDateTime,
@@ -216,7 +216,7 @@ class AssigneeList(Schema):
 def _person(user) -> dict | None:
     if user is None:
         return None
-    return {"id": user.id, "name": display_name(user.name, user.username)}
+    return {"id": user.id, "name": user.name or ("工作人员" if user.username else "业主")}
 
 
 def photo_payload(ticket_id: int, photo) -> dict:
@@ -248,11 +248,13 @@ def summary_item(row) -> dict:
     form (the same fields and formats as ``TicketSummaryOut``; a test holds them
     equal). Lists skip the schema dump: it costs more than the query."""
     kind, status = row.kind, row.status
-    reporter = assignee = None
+    reporter = None
     if row.reporter_id is not None:
-        reporter = {"id": row.reporter_id, "name": row.reporter_name}
+        reporter = {"id": row.reporter_id, "name": row.reporter_name or (
+            "工作人员" if row.reporter_username else "业主")}
+    assignee = None
     if row.assignee_id is not None:
-        assignee = {"id": row.assignee_id, "name": row.assignee_name}
+        assignee = {"id": row.assignee_id, "name": row.assignee_name or "工作人员"}
     return {
         "id": row.id, "kind": kind, "kind_label": KIND_LABELS[kind],
         "status": status, "status_label": STATUS_LABELS[status],

@@ -36,7 +36,6 @@ from backend.models import (
     TicketStatus,
     Unit,
     User,
-    display_name_sql,
     room_label_sql,
     utcnow,
 )
@@ -388,8 +387,8 @@ SUMMARY_COLUMNS = (
     Ticket.escalated_at.isnot(None).label("escalated"), Ticket.rating, Ticket.reporter_id,
     Ticket.assignee_id,
     room_label_sql(Building.name, Unit.name, Room.number).label("room"),
-    display_name_sql(Reporter.name, Reporter.username).label("reporter_name"),
-    display_name_sql(Assignee.name, Assignee.username).label("assignee_name"),
+    Reporter.name.label("reporter_name"), Reporter.username.label("reporter_username"),
+    Assignee.name.label("assignee_name"),
 )
 
 
