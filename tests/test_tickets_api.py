@@ -515,6 +515,28 @@ def test_list_items_match_the_documented_summary(client, app, owner, staff, post
             assert item == {key: detail[key] for key in item}
 
 
+def test_people_without_a_name_are_shown_as_what_they_are(client, app, owner, staff,
+                                                          post_ticket):
+    """A resident who never gave a name shows as 业主, a staff member as 工作人员, in the
+    list and in the detail alike."""
+    resident = owner("O-1")
+    desk = staff("desk")
+    staff("engineer")
+    tid = _create(post_ticket, resident)["id"]
+    _act(client, desk, tid, "accept")
+    _act(client, desk, tid, "assign", assignee_id=_user_id(app, "engineer-user"))
+    with app.app_context():
+        ticket = db.session.get(Ticket, tid)
+        ticket.reporter.name = ""
+        ticket.assignee.name = ""
+        db.session.commit()
+    item = next(i for i in client.get("/api/v1/tickets", headers=desk).json["items"]
+                if i["id"] == tid)
+    detail = client.get(f"/api/v1/tickets/{tid}", headers=desk).json
+    assert item["reporter"]["name"] == detail["reporter"]["name"] == "业主"
+    assert item["assignee"]["name"] == detail["assignee"]["name"] == "工作人员"
+
+
 def test_reporting_is_rate_limited_per_user(make_app):
     from tests.conftest import bind_owner
 
