@@ -7,7 +7,8 @@
    to the hello-world Flask app served the same way in the same run (target ≥ 0.5):
    ``POST /api/v1/bot/ask`` with an owner's token, and AES-encrypted pushes to
    ``/wechat/callback`` (each signed once: fresh nonce, timestamp and MsgId), with
-   p99 latency against WeChat's 5 s deadline.
+   p99 latency against WeChat's 5 s deadline; and, for reference, what a push costs
+   before it stores anything (bench/push_floor.py).
 
 Run: .venv/bin/python -m bench.bot
 """
@@ -189,6 +190,8 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             base_server = stack.enter_context(gunicorn_server("bench.hello:app", ready_path="/"))
             app_server = stack.enter_context(gunicorn_server(env=server_env))
+            floor_server = stack.enter_context(gunicorn_server("bench.push_floor:app",
+                                                               env=server_env))
             batches = []  # each push is signed once: fresh ones for every round
             for round_ in range(ROUNDS):
                 runs.setdefault("hello once", []).append(http_load(
@@ -196,6 +199,13 @@ def main() -> None:
                 pushes = push_requests(PUSHES, first_msg_id=10_000_000 + round_ * PUSHES)
                 batches.append(http_load(*app_server, pushes,
                                          concurrency=CONCURRENCY, warmup=0, keep_bodies=True))
+                for step, path in enumerate(("/floor/parse", "/floor/insert"), start=1):
+                    floor = push_requests(PUSHES, first_msg_id=(10_000_000 + step * 1_000_000
+                                                                + round_ * PUSHES))
+                    for request in floor:
+                        request.path = request.path.replace("/wechat/callback", path)
+                    runs.setdefault(path, []).append(http_load(
+                        *floor_server, floor, concurrency=CONCURRENCY, warmup=0))
     bad = sum(1 for result in batches for _, status, body in result.per_request
               if status != 200 or b"<Encrypt>" not in body)
     base_once, result = _median(runs["hello once"]), _median(batches)
@@ -208,6 +218,14 @@ def main() -> None:
           + f"; rounds {_rounds(batches, runs['hello once'])}")
     print(f"  worst p99 {worst.pct(99):.1f} ms against WeChat's 5000 ms deadline: "
           f"{'OK' if worst.pct(99) < 1000 else 'MISSED'}")
+    # how far a push could go (bench/push_floor.py): the checks, decryption, parsing and
+    # an encrypted fixed reply, with no database work; then with one insert and commit
+    for path, label in (("/floor/parse", "floor: checks + decrypt + parse + reply"),
+                        ("/floor/insert", "floor: the same + one insert + commit")):
+        floor = _median(runs[path])
+        errors = sum(r.errors for r in runs[path])
+        print(f"  {label}: {floor.rps:.1f} req/s → ratio {floor.rps / base_once.rps:.2f}; "
+              f"rounds {_rounds(runs[path], runs['hello once'])}; errors {errors}")
 
 
 def _median(results: list):
