@@ -147,10 +147,10 @@ class _Reader:
             return held.box[0]
         held = self.local.held = _Held(self.engine.raw_connection())
         # given back when the thread ends (its locals go) or the engine is disposed
-        finalizer = weakref.finalize(held, _give_back, held.box)
+        held.finalizer = weakref.finalize(held, _give_back, held.box)
         with self.lock:  # threads come and go (a dev server's): forget those gone
             self.finalizers = {f for f in self.finalizers if f.alive}
-            self.finalizers.add(finalizer)
+            self.finalizers.add(held.finalizer)
         return held.box[0]
 
     def current(self):
@@ -160,13 +160,9 @@ class _Reader:
     def drop(self) -> None:
         """The thread's connection failed (the server dropped it): never use it again."""
         held, self.local.held = getattr(self.local, "held", None), None
-        if held is None or not held.box:
-            return
-        for finalizer in list(self.finalizers):
-            alive = finalizer.peek()
-            if alive and alive[0] is held:
-                finalizer.detach()
-        held.box.pop().invalidate()
+        if held is not None and held.box:
+            held.finalizer.detach()
+            held.box.pop().invalidate()
 
     def dispose(self) -> None:
         for finalizer in list(self.finalizers):
@@ -187,10 +183,11 @@ class _Reader:
 class _Held:
     """A thread's reader connection, in a box the finalizer empties."""
 
-    __slots__ = ("box", "__weakref__")
+    __slots__ = ("box", "finalizer", "__weakref__")
 
     def __init__(self, conn):
         self.box = [conn]
+        self.finalizer = None
 
 
 def _give_back(box: list) -> None:
