@@ -20,6 +20,18 @@ def test_invalid_input_is_400_with_field_details(client):
     assert "code" in body["details"]["fields"]
 
 
+def test_what_is_wrong_with_each_field_is_said_in_chinese(client, login):
+    """The per-field lines of a 400 may reach residents: they are Chinese, like the
+    message, whichever rule the field broke (required, type, unknown, range, choice)."""
+    fields = client.post("/api/v1/auth/staff-login",
+                         json={"username": 5, "extra": 1}).json["error"]["details"]["fields"]
+    assert fields == {"username": ["须为文本"], "password": ["缺少必填项"], "extra": ["未知字段"]}
+    fields = client.get("/api/v1/tickets?limit=0&status=done", headers=login("openid-x")).json[
+        "error"]["details"]["fields"]
+    assert fields["limit"] == ["须不小于 1 且不大于 100"]
+    assert fields["status"]["0"][0].startswith("须为以下之一：submitted, ")
+
+
 def test_malformed_json_is_400_not_500(client):
     response = client.post("/api/v1/auth/wx-login", data=b"{not json",
                            content_type="application/json")

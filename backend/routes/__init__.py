@@ -6,7 +6,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-SKIP = {"common"}
+from backend.routes import messages
+
+messages.apply()  # before any route module declares a schema
+
+SKIP = {"common", "messages"}
 
 
 def register(app, api) -> None:
