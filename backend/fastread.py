@@ -244,8 +244,8 @@ def _forget_readers_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_readers_in_child)
 
 
-def _connection():
-    """The DBAPI connection to read on. Once the request's Session has a transaction,
+def _connection(engine: Engine):
+    """The DBAPI connection to read on (``engine``: the app's). Once the request's Session has a transaction,
     its connection (so its writes are seen). Before that, the thread's reader
     connection (``_Reader``); for an in-memory SQLite database, one connection of the
     main engine held in the app context until it ends or the Session begins."""
@@ -256,7 +256,6 @@ def _connection():
             if "deadline" in conn.info:  # bounded by db_setup.set_deadline, as any statement
                 check_deadline(conn.info)
             return conn.connection
-    engine = db.engine
     reader = _reader(engine)
     if reader is not None:
         return reader.connection()
@@ -283,11 +282,12 @@ def fetch(statement, params: dict | None = None) -> list:
 
     Keep statements long-lived (module level or cached by shape): compilation is
     cached per statement object."""
-    dialect = db.engine.dialect
+    engine = db.engine
+    dialect = engine.dialect
     plan = _plan(statement, dialect)
     sql, args = plan.arguments(params or {})
     for attempt in (1, 2):
-        conn = _connection()
+        conn = _connection(engine)
         cursor = conn.cursor()
         try:
             cursor.execute(sql, args)
@@ -297,7 +297,7 @@ def fetch(statement, params: dict | None = None) -> list:
         except dialect.loaded_dbapi.Error as exc:
             # a reader connection the server dropped (restart, idle timeout): once more
             # on a fresh one; inside the Session's transaction the Session decides
-            reader = _reader(db.engine)
+            reader = _reader(engine)
             if (attempt == 2 or reader is None or reader.current() is not conn
                     or not dialect.is_disconnect(exc, conn.dbapi_connection, cursor)):
                 raise

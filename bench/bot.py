@@ -31,6 +31,7 @@ from bench.common import (
     json_request,
     prepare_database,
     report_ratio,
+    round_ratios,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,7 +178,7 @@ def main() -> None:
     print(base.line("hello-world POST / (throughput)"))
     print(ask.line("POST /api/v1/bot/ask"))
     print("  " + report_ratio("bot/ask vs hello-world", ask.rps, base.rps, "≥ 0.5")
-          + f"; rounds {_rounds(runs['ask'], runs['hello'])}")
+          + f"; rounds {round_ratios(runs['ask'], runs['hello'])}")
     # the cheapest signed-in request (token check and the user's rooms), for reference
     print(floor.line("GET /api/v1/me (reference)"))
     print("  " + report_ratio("GET /me vs hello-world", floor.rps, base.rps, "reference"))
@@ -215,7 +216,7 @@ def main() -> None:
     print(f"  nonce guard: {'Redis' if redis_url else 'database'}; pushes without an encrypted "
           f"passive reply: {bad} of {PUSHES * ROUNDS}")
     print("  " + report_ratio("callback vs hello-world", result.rps, base_once.rps, "≥ 0.5")
-          + f"; rounds {_rounds(batches, runs['hello once'])}")
+          + f"; rounds {round_ratios(batches, runs['hello once'])}")
     print(f"  worst p99 {worst.pct(99):.1f} ms against WeChat's 5000 ms deadline: "
           f"{'OK' if worst.pct(99) < 1000 else 'MISSED'}")
     # how far a push could go (bench/push_floor.py): the checks, decryption, parsing and
@@ -225,15 +226,11 @@ def main() -> None:
         floor = _median(runs[path])
         errors = sum(r.errors for r in runs[path])
         print(f"  {label}: {floor.rps:.1f} req/s → ratio {floor.rps / base_once.rps:.2f}; "
-              f"rounds {_rounds(runs[path], runs['hello once'])}; errors {errors}")
+              f"rounds {round_ratios(runs[path], runs['hello once'])}; errors {errors}")
 
 
 def _median(results: list):
     return sorted(results, key=lambda r: r.rps)[len(results) // 2]
-
-
-def _rounds(ours: list, baseline: list) -> str:
-    return ", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, baseline))
 
 
 if __name__ == "__main__":

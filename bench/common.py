@@ -140,6 +140,11 @@ def app_for(env: dict):
     return create_app({k: v for k, v in env.items()})
 
 
+def round_ratios(ours: list, baseline: list) -> str:
+    """Each round's ratio (``LoadResult``s of rounds run side by side), e.g. "0.61, 0.58"."""
+    return ", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, baseline))
+
+
 def report_ratio(label: str, ours: float, baseline: float, target: str) -> str:
     ratio = ours / baseline if baseline else float("nan")
     return f"{label}: {ours:.1f} vs baseline {baseline:.1f} → ratio {ratio:.2f} (target {target})"

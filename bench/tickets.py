@@ -23,7 +23,14 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench.common import app_for, gunicorn_server, http_load, json_request, prepare_database
+from bench.common import (
+    app_for,
+    gunicorn_server,
+    http_load,
+    json_request,
+    prepare_database,
+    round_ratios,
+)
 
 OWNER_OPENID = "bench-owner"
 OWNER_TICKETS = 60
@@ -258,19 +265,16 @@ def bench_list(label: str, database_url_for, sizes: list[int], seconds: float,
         print(f"{name:<12} median {best[name]:8.1f} req/s over {len(rps)} rounds "
               f"({', '.join(f'{x:.0f}' for x in rps)}); p50 {results[0].pct(50):.2f} ms, "
               f"worst p99 {worst.pct(99):.2f} ms, errors {sum(r.errors for r in results)}")
-    def per_round(name: str, baseline: str) -> str:
-        return ", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(samples[name], samples[baseline]))
-
     for size in sizes:
         print(f"  ratio list({size}) / hello = {best[f'list {size}'] / best['hello']:.2f} "
-              f"(target ≥ 0.6); rounds {per_round(f'list {size}', 'hello')}")
+              f"(target ≥ 0.6); rounds {round_ratios(samples[f'list {size}'], samples['hello'])}")
     print(f"  for reference: GET /api/v1/me (the foundation's simplest signed-in endpoint) / "
           f"hello = {best[f'me {sizes[0]}'] / best['hello']:.2f}")
     if len(sizes) == 2:
         small, big = sizes
         print(f"  ratio list({big}) / list({small}) = "
               f"{best[f'list {big}'] / best[f'list {small}']:.2f} (target ≥ 0.9); "
-              f"rounds {per_round(f'list {big}', f'list {small}')}")
+              f"rounds {round_ratios(samples[f'list {big}'], samples[f'list {small}'])}")
     print()
 
 
