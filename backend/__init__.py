@@ -19,22 +19,19 @@ def create_app(config: dict | None = None) -> Flask:
     settings = finalise(settings)
 
     app = App(__name__, instance_path=settings["INSTANCE_DIR"], instance_relative_config=False)
-    # Every <int:...> in a route is a row id: past the id column's range it names no
-    # row (404), instead of overflowing the database driver (500).
     from backend.routes.common import RowIdConverter
 
-    app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["id"] = RowIdConverter  # <id:ticket_id>: a row id
     app.config.update(settings)
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from backend import db_setup, errors, fastread, security
+    from backend import db_setup, errors, security
     from backend.extensions import db, limiter, migrate, new_api
 
     db.init_app(app)
     db_setup.init_app(app)
-    fastread.init_app(app)
     migrate.init_app(app, db, directory=str(settings.get("MIGRATIONS_DIR") or _migrations_dir()),
                      render_as_batch=True, compare_type=True)
     limiter.init_app(app)

@@ -5,14 +5,20 @@ orjson gives the same output as Flask's default provider (UTF-8, keys in inserti
 order, Decimal and dates as Flask writes them), several times faster on list pages.
 Request bodies are still read by the standard library, so what counts as malformed
 input does not change. The API is token-based and nothing reads ``flask.session``,
-so no cookie is verified or signed on each request. Whether a view or hook is
-``async def`` is looked up once per function, not on every request."""
+so no cookie is verified or signed on each request. The request's transaction
+ends in one place, ``App.dispatch_request``."""
 from __future__ import annotations
 
 import orjson
-from flask import Flask
+from flask import Flask, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SessionInterface
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from backend.extensions import db
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # int keys (a list field's item index in validation errors) become strings, as with json
 _OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -20,6 +26,8 @@ _OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class OrjsonProvider(DefaultJSONProvider):
+    """Flask's documented JSON provider hook: ``dumps`` through orjson."""
+
     sort_keys = False
     ensure_ascii = False
 
@@ -27,11 +35,6 @@ class OrjsonProvider(DefaultJSONProvider):
         if kwargs:  # options only the standard library understands (indent, ...)
             return super().dumps(obj, **kwargs)
         return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()
-
-    def response(self, *args, **kwargs):
-        obj = self._prepare_response_obj(args, kwargs)
-        body = orjson.dumps(obj, default=self.default, option=_OPTIONS)
-        return self._app.response_class(body, mimetype=self.mimetype)
 
 
 class NoSessions(SessionInterface):
@@ -45,24 +48,32 @@ class NoSessions(SessionInterface):
 
 
 class App(Flask):
+    """Flask, with the request's one transaction boundary (indico's pattern): the
+    view runs, then its changes are committed in one place; a read (GET, HEAD,
+    OPTIONS) or an error response is rolled back, and so is any exception. Views and
+    services never commit (jobs and CLI commands own their transactions)."""
+
     json_provider_class = OrjsonProvider
     session_interface = NoSessions()
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._ensured: dict = {}
-
-    def ensure_sync(self, func):
-        """Flask's answer (the function, or a wrapper for ``async def``), remembered:
-        Flask asks for the view and every hook on each request, and each answer costs
-        an ``inspect`` of the function's code flags."""
+    def dispatch_request(self):
         try:
-            return self._ensured[func]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable callable
-            return super().ensure_sync(func)
-        sync = super().ensure_sync(func)
-        if len(self._ensured) < 1024:  # views, hooks and handlers: a fixed few
-            self._ensured[func] = sync
-        return sync
+            response = self.make_response(super().dispatch_request())
+            if request.method in READ_ONLY_METHODS or response.status_code >= 400:
+                db.session.rollback()
+            else:
+                db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return response
+
+
+@event.listens_for(Session, "before_flush")
+def _reads_never_write(session, flush_context, instances) -> None:
+    """A GET that would change a row is a bug: refuse it loudly (GET answers are
+    cached, retried and prefetched; vote closing at the deadline belongs to the
+    scheduled job, not to whoever looks)."""
+    if has_request_context() and request.method in READ_ONLY_METHODS and (
+            session.new or session.dirty or session.deleted):
+        raise RuntimeError(f"{request.method} {request.path} tried to write to the database")

@@ -8,14 +8,14 @@ from functools import wraps
 from flask import g, request
 
 from backend.errors import Forbidden, Unauthorized
-from backend.models import Role
+from backend.models import Role, User
 from backend.services import auth as auth_service
-from backend.services.auth import Principal
 from backend.services.permissions import community_ids_with
 
 
-def current_user(optional: bool = False) -> Principal | None:
-    """The signed-in caller (read-only; ``.entity()`` for the ORM row)."""
+def current_user(optional: bool = False) -> User | None:
+    """The signed-in caller: the ORM ``User``, loaded once per request with its
+    staff roles and room bindings (``services.auth.load_user``)."""
     if "current_user" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

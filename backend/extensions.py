@@ -5,9 +5,7 @@ made per app by ``new_api``; the rest are shared singletons.
 """
 from __future__ import annotations
 
-from functools import wraps
-
-import flask_limiter
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -19,28 +17,6 @@ from backend.models.base import Base
 # request and job gets a fresh session, so nothing stale outlives it.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-
-
-class Limiter(flask_limiter.Limiter):
-    """Flask-Limiter's, except that a route it limits runs straight through while
-    limiting is off (``RATELIMIT_ENABLED=false``, e.g. for benchmarks): Flask-Limiter
-    would still look up and evaluate the route's (then empty) limits on each call."""
-
-    def limit(self, *args, **kwargs):
-        decorator = super().limit(*args, **kwargs)
-
-        def decorate(fn):
-            limited = decorator(fn)
-            if not callable(fn) or limited is None:  # a Blueprint: limits registered
-                return limited
-
-            @wraps(limited)
-            def view(*a, **k):
-                return limited(*a, **k) if self.enabled else fn(*a, **k)
-
-            return view
-
-        return decorate
 
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -58,3 +34,27 @@ def new_api(app) -> Api:
 
     api.ERROR_SCHEMA = ErrorSchema
     return api
+
+
+def redis_client():
+    """The app's one Redis client (REDIS_URL), or None when jobs run inline.
+
+    Timeouts are short and a failed command is not retried: every caller (the outbox
+    relay, the periodic lock, the WeChat push's nonce guard, wechatpy's token store)
+    must keep working, or fail fast, while Redis is down. Rate limits use the same
+    server through Flask-Limiter's own storage (RATELIMIT_STORAGE_URI)."""
+    from flask import current_app
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = current_app.extensions.get("redis")
+    if client is None:
+        from redis import Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        client = current_app.extensions["redis"] = Redis.from_url(
+            url, socket_connect_timeout=0.25, socket_timeout=1.0,
+            retry=Retry(NoBackoff(), 0), health_check_interval=30)
+    return client

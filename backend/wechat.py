@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from flask import current_app
 
+from backend.extensions import redis_client
+
 log = logging.getLogger(__name__)
 
 # WeChat error codes the product reacts to.
@@ -45,14 +47,11 @@ def _client():
 
     cfg = current_app.config
     session = None
-    if cfg.get("REDIS_URL"):
-        from redis import Redis
+    redis = redis_client()
+    if redis is not None:
         from wechatpy.session.redisstorage import RedisStorage
 
-        session = RedisStorage(
-            Redis.from_url(cfg["REDIS_URL"], socket_connect_timeout=1, socket_timeout=2),
-            prefix="wuye:wechatpy",
-        )
+        session = RedisStorage(redis, prefix="wuye:wechatpy")
     return WeChatClient(cfg["WECHAT_APPID"], cfg["WECHAT_SECRET"], session=session, timeout=5)
 
 

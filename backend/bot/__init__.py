@@ -47,24 +47,19 @@ def rulebook() -> RuleBook:
 
 
 def asker_for(user) -> Asker:
-    """The user (as a read-only Principal), their bound rooms and their community (for
-    staff and residents without a room: the community they work in, or the only one
-    there is), read without the ORM."""
-    from backend.models import User
-    from backend.services.auth import load_principal
-    from backend.services.community import community_ref, only_community_ref
+    """The user, their bound rooms and their community (for staff and residents
+    without a room: the community they work in, or the only one there is)."""
+    from backend.services.community import community_by_id, only_community
     from backend.services.permissions import staff_community_ids
 
     if user is None:
         return Asker(None, None, [])
-    if isinstance(user, User):
-        user = load_principal(user.id)
-    rooms = [b.room for b in sorted(user.bindings, key=lambda b: b.id)]
-    community = community_ref(rooms[0].community_id) if rooms else None
+    rooms = [b.room for b in user.bindings]
+    community = rooms[0].community if rooms else None
     if community is None:
         staff_ids = sorted(staff_community_ids(user))
         # else the only community there is (none yet, or several: nothing says which)
-        community = community_ref(staff_ids[0]) if staff_ids else only_community_ref()
+        community = community_by_id(staff_ids[0]) if staff_ids else only_community()
     return Asker(user, community, rooms)
 
 

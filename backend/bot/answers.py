@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Callable
 
 from backend.bot.matcher import Match, Rules
-from backend.services.auth import Principal, RoomRef
-from backend.services.community import CommunityRef
+from backend.models import Community, Room, User
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +21,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class Asker:
     """Who is asking: the user, their community (None if unknown) and bound rooms
-    (read-only: services.auth.Principal and RoomRef, services.community.CommunityRef)."""
+    (ORM objects: nothing an answerer does changes them)."""
 
-    user: Principal | None
-    community: CommunityRef | None
-    rooms: list[RoomRef] = field(default_factory=list)
+    user: User | None
+    community: Community | None
+    rooms: list[Room] = field(default_factory=list)
 
 
 @dataclass
@@ -126,7 +125,7 @@ def asked_periods(text: str) -> list[str]:
 _ROOM_NUMBER = re.compile(r"(?<!\d)(\d{3,4})(?!\d|年|元|块|平|m)")
 
 
-def named_rooms(text: str, rooms: list[RoomRef]) -> tuple[list[RoomRef], bool]:
+def named_rooms(text: str, rooms: list[Room]) -> tuple[list[Room], bool]:
     """The asker's rooms the message names by number (all if it names none), and
     whether it named a room that is not theirs."""
     numbers = set(_ROOM_NUMBER.findall(text))
@@ -309,7 +308,7 @@ def fund_balance(ctx: Context) -> str:
     if found:
         building = found.group(1).upper()
     elif re.search(r"我们楼|我家楼|我们这栋|我们栋|本楼|我们这幢|我住的楼|我们单元", text) and ctx.asker.rooms:
-        building = ctx.asker.rooms[0].building_name
+        building = ctx.asker.rooms[0].building.name
     scope = f"{building}栋" if building else community.name
     try:
         balance = balance_of(community.id, building)

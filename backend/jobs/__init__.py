@@ -1,5 +1,5 @@
-"""Background work: ``enqueue`` records a job in the outbox inside the caller's
-transaction; once that transaction commits the job is handed to rq (``REDIS_URL``
+"""Background work: ``backend.outbox.enqueue`` records a job in the outbox inside
+the caller's transaction; once that transaction commits the job is handed to rq (``REDIS_URL``
 set) or run inline after the response (no Redis). See backend/jobs/queue.py.
 
 Job modules register themselves with ``@job``/``@periodic`` (backend/jobs/registry.py)
@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 
 from backend.jobs.registry import JOBS, PERIODIC, PermanentJobError, job, periodic  # noqa: F401
-from backend.jobs.queue import enqueue  # noqa: F401
 
 JOB_MODULES = [
     "backend.jobs.notify",

@@ -1,8 +1,8 @@
 """The outbox relay, the inline runner and the rq plumbing.
 
 Life of a job:
-1. ``enqueue(name, *args)`` adds an ``OutboxJob`` row to the current session (same
-   transaction as the change that needs the work).
+1. ``backend.outbox.enqueue(name, *args)`` adds an ``OutboxJob`` row to the current
+   session (same transaction as the change that needs the work).
 2. After the commit, the row ids are dispatched: with Redis they are pushed to rq
    (short timeouts: if Redis is down the rows simply stay pending); without Redis
    they run in this process after the response has been sent.
@@ -21,8 +21,9 @@ import traceback
 from datetime import datetime, timedelta
 
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+
+from backend.outbox import enqueue, take_committed  # noqa: F401 (enqueue re-exported)
 
 from backend.jobs.registry import JOBS, PERIODIC, PermanentJobError
 from backend.timeutil import utcnow
@@ -36,74 +37,12 @@ MAX_EARLY_SECONDS = 5
 _INLINE_PERIODIC_STATE = {"last": 0.0}
 
 
-# --------------------------------------------------------------------------- record
-def enqueue(name: str, *args, key: str | None = None, run_after: datetime | None = None):
-    """Record a job in the current transaction; it is dispatched after commit.
-
-    ``key`` makes the job unique: a second enqueue with the same key is ignored (the
-    database's unique constraint is the guard, so this holds across processes).
-    """
-    from backend.extensions import db
-    from backend.models import OutboxJob
-
-    if name not in JOBS:
-        raise KeyError(f"unknown job {name!r}")
-    if key is not None:
-        existing = db.session.scalar(select(OutboxJob.id).where(OutboxJob.dedupe_key == key))
-        if existing is not None:
-            return None
-    row = OutboxJob(name=name, args=list(args), dedupe_key=key, run_after=run_after or utcnow())
-    if key is not None:
-        # A concurrent transaction may insert the same key: keep our transaction
-        # alive and let the unique constraint decide.
-        from sqlalchemy.exc import IntegrityError
-
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            return None
-    else:
-        db.session.add(row)
-        db.session.flush()
-    db.session.info.setdefault("outbox_new", []).append(row.id)
-    return row
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    ids = session.info.pop("outbox_new", None)
-    if ids and has_app_context():
-        g.setdefault("outbox_committed", []).extend(ids)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    # A rolled-back savepoint keeps the outer transaction's jobs; only a full
-    # rollback (no transaction left) discards them.
-    if not session.in_transaction():
-        session.info.pop("outbox_new", None)
-
-
-def take_committed() -> list[int]:
-    return g.pop("outbox_committed", []) if has_app_context() else []
-
-
 # --------------------------------------------------------------------------- redis
 def redis_connection():
-    """The app's Redis client (short timeouts: callers must survive Redis being down)."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
-    conn = current_app.extensions.get("redis_conn")
-    if conn is None:
-        from redis import Redis
+    """The app's Redis client (backend/extensions.py), or None without REDIS_URL."""
+    from backend.extensions import redis_client
 
-        conn = Redis.from_url(
-            url, socket_connect_timeout=0.5, socket_timeout=2.0, health_check_interval=30
-        )
-        current_app.extensions["redis_conn"] = conn
-    return conn
+    return redis_client()
 
 
 def rq_queue(name: str = "default"):

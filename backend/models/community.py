@@ -127,6 +127,7 @@ class Room(Base):
         ForeignKey("owner_of_record.id", ondelete="SET NULL"), index=True
     )
 
+    community: Mapped[Community] = relationship()
     building: Mapped[Building] = relationship()
     unit: Mapped[Unit] = relationship()
     owner: Mapped[OwnerOfRecord | None] = relationship(back_populates="rooms")

@@ -49,7 +49,7 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan"
     )
     bindings: Mapped[list[RoomBinding]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
+        back_populates="user", cascade="all, delete-orphan", order_by="RoomBinding.id"
     )
 
 

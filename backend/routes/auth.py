@@ -28,9 +28,8 @@ class TokenOut(Schema):
 
 
 def signed_in(user) -> dict:
-    """The login answer: a token and who the user now is (after the commit)."""
-    return {"token": auth_service.issue_token(user),
-            "user": me_payload(auth_service.load_principal(user.id))}
+    """The login answer: a token and who the user now is."""
+    return {"token": auth_service.issue_token(user), "user": me_payload(user)}
 
 
 @blp.route("/wx-login", methods=["POST"])
@@ -41,7 +40,6 @@ def signed_in(user) -> dict:
 def wx_login(data):
     """Mini-program login with a wx.login code (``dev:<openid>`` in development)."""
     user = auth_service.wx_login(data["code"])
-    db.session.commit()
     return signed_in(user)
 
 
@@ -60,5 +58,4 @@ def staff_login(data):
 @blp.response(204)
 def logout():
     """Revoke every token of the caller (signs out on all devices)."""
-    auth_service.revoke_tokens(current_user().entity())
-    db.session.commit()
+    auth_service.revoke_tokens(current_user())

@@ -36,7 +36,5 @@ def ask(data):
     """Ask the bot one question; answers use the caller's own rooms and data."""
     user = current_user()
     reply = chat_service.ask(user, data["text"].strip() or data["text"])
-    if db.session.registry.has() and db.session().in_transaction():  # a miss or a hand-off
-        db.session.commit()
     return {"intent": reply.intent, "answer": reply.text, "confidence": reply.confidence,
             "handoff": reply.handoff, "action": reply.action}

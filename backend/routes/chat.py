@@ -75,7 +75,6 @@ def post_message(data):
     """Write to the property: the bot answers unless a person holds the conversation."""
     user = current_user()
     exchange = chat_service.post_resident_message(user, data["text"].strip() or data["text"])
-    db.session.commit()
     return {"state": exchange.conversation.state.value,
             "messages": [message_out(m) for m in exchange.messages]}
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import OrderedDict
 
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -23,50 +22,16 @@ PUBLIC: list = []
 
 class _Parser(FlaskParser):
     """``location="form"`` reads form fields and files together, so one schema
-    validates (and documents) a multipart body.
-
-    Query strings repeat (the first page of a list, the same filters): what a query
-    schema makes of one depends on nothing else, so valid ones are remembered
-    (bounded, per process) and each request gets its own copy."""
-
-    _MEMO_SIZE = 1024
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._memo: OrderedDict = OrderedDict()
+    validates (and documents) a multipart body."""
 
     def load_form(self, req, schema):
         return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
-    def parse(self, argmap, req=None, *, location=None, validate=None, **kwargs):
-        if location != "query" or validate is not None or not isinstance(argmap, Schema):
-            return super().parse(argmap, req, location=location, validate=validate, **kwargs)
-        req = req if req is not None else self.get_default_request()
-        try:
-            key = (argmap, req.query_string, tuple(sorted(kwargs.items())))
-            parsed = self._memo.get(key)
-        except TypeError:  # unhashable options (error headers): no memo
-            return super().parse(argmap, req, location=location, **kwargs)
-        if parsed is None:
-            parsed = super().parse(argmap, req, location=location, **kwargs)
-            self._memo[key] = parsed
-            if len(self._memo) > self._MEMO_SIZE:
-                self._memo.popitem(last=False)
-        return {k: list(v) if isinstance(v, list) else v for k, v in parsed.items()}
-
 
 class Blueprint(SmorestBlueprint):
-    """flask-smorest's Blueprint with the parser above; every route module uses it.
-
-    An argument schema given as a class is made once, when the route is declared:
-    webargs would build a new instance (copying every field) on each request."""
+    """flask-smorest's Blueprint with the parser above; every route module uses it."""
 
     ARGUMENTS_PARSER = _Parser()
-
-    def arguments(self, schema, *args, **kwargs):
-        if isinstance(schema, type):
-            schema = schema()
-        return super().arguments(schema, *args, **kwargs)
 
 
 def login_limit() -> str:
@@ -93,8 +58,8 @@ def RowId(*, min: int = 1, **kwargs):  # noqa: N802 - a field factory
 
 
 class RowIdConverter(IntegerConverter):
-    """The app's ``<int:...>`` URL converter: ids past the column's range match no
-    route (404) instead of overflowing the database driver."""
+    """``<id:...>`` in a route: a row id. Ids past the column's range match no route
+    (404) instead of overflowing the database driver (500)."""
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):
         super().__init__(url_map, fixed_digits, min, max, signed)

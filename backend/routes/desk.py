@@ -133,7 +133,7 @@ def list_conversations(args):
             "next_cursor": cursor}
 
 
-@blp.route("/conversations/<int:conversation_id>", methods=["GET"])
+@blp.route("/conversations/<id:conversation_id>", methods=["GET"])
 @roles_required(*DESK)
 @blp.response(200, DeskConversationDetail)
 def get_conversation(conversation_id):
@@ -142,27 +142,25 @@ def get_conversation(conversation_id):
     return _detail(conv)
 
 
-@blp.route("/conversations/<int:conversation_id>/claim", methods=["POST"])
+@blp.route("/conversations/<id:conversation_id>/claim", methods=["POST"])
 @roles_required(*DESK)
 @blp.response(200, DeskConversationDetail)
 def claim(conversation_id):
     """Take the conversation: the bot falls silent until it is released."""
     conv = chat_service.claim(current_user(), conversation_id)
-    db.session.commit()
     return _detail(conv)
 
 
-@blp.route("/conversations/<int:conversation_id>/release", methods=["POST"])
+@blp.route("/conversations/<id:conversation_id>/release", methods=["POST"])
 @roles_required(*DESK)
 @blp.response(200, DeskConversationDetail)
 def release(conversation_id):
     """Hand the conversation back to the bot."""
     conv = chat_service.release(current_user(), conversation_id)
-    db.session.commit()
     return _detail(conv)
 
 
-@blp.route("/conversations/<int:conversation_id>/messages", methods=["POST"])
+@blp.route("/conversations/<id:conversation_id>/messages", methods=["POST"])
 @roles_required(*DESK)
 @blp.arguments(DeskReplyIn)
 @blp.response(201, ChatMessageOut)
@@ -170,7 +168,6 @@ def reply(data, conversation_id):
     """Reply to the resident (WeChat residents get it as a customer-service message)."""
     msg = chat_service.staff_reply(current_user(), conversation_id, data["text"].strip()
                                    or data["text"])
-    db.session.commit()
     return message_out(msg)
 
 

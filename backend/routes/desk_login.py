@@ -31,7 +31,6 @@ def issue_desk_code():
     members and staff only. Earlier unused codes of the caller stop working."""
     user = current_user()
     code, row = desk_login_service.issue_code(user)
-    db.session.commit()
     return {"code": code, "expires_at": row.expires_at}
 
 
@@ -43,5 +42,4 @@ def issue_desk_code():
 def desk_code_login(data):
     """Desk console sign-in with a code from the mini-program (works once)."""
     user = desk_login_service.redeem_code(data["code"])
-    db.session.commit()
     return signed_in(user)

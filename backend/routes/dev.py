@@ -73,5 +73,4 @@ def demo_users():
         staff.append({"username": username, "name": user.name, "roles": roles_of(user),
                       # seed-demo's convention (backend/seed.py _seed_staff)
                       "demo_password": username.rstrip("0123456789")})
-    db.session.rollback()
     return {"residents": residents, "staff": staff}

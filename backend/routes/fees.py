@@ -93,5 +93,4 @@ def bills(args):
             "overdue": line.overdue(today),
         })
     outstanding = sum((i["outstanding_yuan"] for i in items), start=type(total_late)("0.00"))
-    db.session.rollback()
     return {"items": items, "arrears_yuan": total_late, "outstanding_yuan": outstanding}

@@ -389,8 +389,6 @@ def _current(proposal_id: int) -> tuple[User, FundProposal]:
     past its deadline closes on this read, if no job has closed it yet)."""
     user = current_user()
     proposal = fund_service.get_proposal(user, proposal_id)
-    if fund_service.settle_due(proposal):
-        db.session.commit()
     return user, proposal
 
 
@@ -402,7 +400,6 @@ def create_proposal(data):
     """Draft a use of the maintenance fund (committee or manager)."""
     user = current_user()
     proposal = fund_service.create_proposal(user, data)
-    db.session.commit()
     return _proposal_payload(user, proposal, detail=True)
 
 
@@ -412,14 +409,12 @@ def create_proposal(data):
 def list_proposals(args):
     """Proposals the caller may see, newest first (drafts: committee and manager)."""
     user = current_user()
-    if fund_service.settle_all_due(fund_service.visible_community_ids(user)):
-        db.session.commit()
     items, cursor = paginate(db.session, fund_service.list_proposals(user, args["status"]),
                              FundProposal.id, args["limit"], args["cursor"])
     return {"items": [_proposal_payload(user, p) for p in items], "next_cursor": cursor}
 
 
-@blp.route("/fund-proposals/<int:proposal_id>", methods=["GET"])
+@blp.route("/fund-proposals/<id:proposal_id>", methods=["GET"])
 @blp.response(200, FundProposalOut)
 def get_proposal(proposal_id):
     """One proposal with its tally, the caller's rooms in scope and own ballot."""
@@ -427,39 +422,36 @@ def get_proposal(proposal_id):
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int:proposal_id>/open", methods=["POST"])
+@blp.route("/fund-proposals/<id:proposal_id>/open", methods=["POST"])
 @blp.response(200, FundProposalOut)
 def open_proposal(proposal_id):
     """Start voting: rooms, areas and owners are snapshotted; owners in scope are told."""
     user = current_user()
     proposal = fund_service.open_proposal(user, proposal_id)
-    db.session.commit()
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int:proposal_id>/sign", methods=["POST"])
+@blp.route("/fund-proposals/<id:proposal_id>/sign", methods=["POST"])
 @blp.arguments(FundSignIn)
 @blp.response(200, FundProposalOut)
 def sign_proposal(data, proposal_id):
     """Sign an emergency use (a committee member and the manager); approved with both."""
     user = current_user()
     proposal = fund_service.sign_proposal(user, proposal_id, data["as_"])
-    db.session.commit()
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int:proposal_id>/close", methods=["POST"])
+@blp.route("/fund-proposals/<id:proposal_id>/close", methods=["POST"])
 @blp.response(200, FundProposalOut)
 def close_proposal(proposal_id):
     """Close voting now, freeze and publish the result (committee). Voting also closes
     by itself at ``closes_at``."""
     user, proposal = _current(proposal_id)
     proposal = fund_service.close_by_committee(user, proposal.id)
-    db.session.commit()
     return _proposal_payload(user, proposal, detail=True)
 
 
-@blp.route("/fund-proposals/<int:proposal_id>/tally", methods=["GET"])
+@blp.route("/fund-proposals/<id:proposal_id>/tally", methods=["GET"])
 @blp.response(200, FundTallyOut)
 def tally(proposal_id):
     """Aggregate figures (live while voting, frozen once closed)."""
@@ -468,7 +460,7 @@ def tally(proposal_id):
 
 
 # ------------------------------------------------------------------ ballots
-@blp.route("/fund-proposals/<int:proposal_id>/ballots", methods=["POST"])
+@blp.route("/fund-proposals/<id:proposal_id>/ballots", methods=["POST"])
 @blp.arguments(FundBallotIn)
 @blp.response(201, FundBallotOut)
 def cast_ballot(data, proposal_id):
@@ -477,11 +469,10 @@ def cast_ballot(data, proposal_id):
     user, proposal = _current(proposal_id)
     cast = fund_ballots.cast_ballot(user, proposal.id, data["room_id"], data["choice"])
     payload = _ballot_payload(cast.ballot, cast.rooms)
-    db.session.commit()
     return payload
 
 
-@blp.route("/fund-proposals/<int:proposal_id>/ballots", methods=["GET"])
+@blp.route("/fund-proposals/<id:proposal_id>/ballots", methods=["GET"])
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, FundBallotPage)
 def list_ballots(args, proposal_id):
@@ -503,7 +494,7 @@ def list_ballots(args, proposal_id):
     }
 
 
-@blp.route("/fund-proposals/<int:proposal_id>/audit", methods=["GET"])
+@blp.route("/fund-proposals/<id:proposal_id>/audit", methods=["GET"])
 @blp.arguments(FundAuditArgs, location="query")
 @blp.response(200, FundAuditOut)
 def audit(args, proposal_id):
@@ -538,7 +529,7 @@ def audit(args, proposal_id):
 
 
 # ------------------------------------------------------------------ ledger
-@blp.route("/fund-proposals/<int:proposal_id>/payments", methods=["POST"])
+@blp.route("/fund-proposals/<id:proposal_id>/payments", methods=["POST"])
 @blp.arguments(FundPaymentIn)
 @blp.response(201, FundLedgerLineOut)
 def record_payment(data, proposal_id):
@@ -546,7 +537,6 @@ def record_payment(data, proposal_id):
     user, proposal = _current(proposal_id)
     entry = fund_ledger.record_payment(user, proposal, data["amount_yuan"], paid_on=data["paid_on"],
                                        description=data["description"], ref=data["ref"])
-    db.session.commit()
     building = db.session.get(Building, entry.building_id) if entry.building_id else None
     return fund_ledger.line_of(entry, building.name if building else None)
 
@@ -576,7 +566,6 @@ def ledger(args):
     balance = fund_ledger.fund_balance(community.id, args["building"], recent=0)
     lines, next_id = fund_ledger.ledger_lines(community.id, args["building"], args["limit"],
                                               decode_cursor(args["cursor"]))
-    db.session.rollback()
     return {
         "community": balance.community, "building": balance.building,
         "balance_yuan": balance.balance, "total_in_yuan": balance.total_in,
@@ -603,7 +592,6 @@ def rules(args):
     threshold = setting(community, "objection_threshold") if community else "1/3"
     basis = setting(community, "objection_basis") if community else "either"
     days = int(setting(community, "fund_publicity_days")) if community else 7
-    db.session.rollback()
     return {
         "rules": [{"code": code, "label": label,
                    "explanation": explain_rule(code, threshold, basis, days)}

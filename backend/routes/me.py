@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from backend.auth import current_user
 from backend.extensions import db, limiter
 from backend.routes.common import Blueprint, login_limit
-from backend.services import auth as auth_service
+from backend.models import User
 from backend.services import rooms as room_service
 from backend.services.permissions import roles_of
 
@@ -42,16 +42,16 @@ class BindRoomIn(Schema):
 
 
 def room_payload(binding) -> dict:
-    """A bound room (``services.auth.BindingRef``)."""
+    """A bound room (a ``RoomBinding``)."""
     room = binding.room
     return {
-        "id": room.id, "community": room.community_name,
-        "building": room.building_name, "unit": room.unit_name, "number": room.number,
+        "id": room.id, "community": room.community.name,
+        "building": room.building.name, "unit": room.unit.name, "number": room.number,
         "area_m2": room.area_m2, "kind": room.kind.value, "relation": binding.relation.value,
     }
 
 
-def me_payload(user: auth_service.Principal) -> dict:
+def me_payload(user: User) -> dict:
     return {
         "id": user.id, "name": user.name, "roles": roles_of(user),
         "rooms": [room_payload(b) for b in user.bindings],
@@ -72,7 +72,5 @@ def me():
 @blp.response(201, RoomOut)
 def bind_room(data):
     """Bind a room as its owner: name and phone must match the ledger's owner of record."""
-    binding = room_service.bind_room_as_owner(current_user().entity(), **data)
-    db.session.commit()
-    bound = auth_service.load_principal(binding.user_id)
-    return room_payload(next(b for b in bound.bindings if b.id == binding.id))
+    binding = room_service.bind_room_as_owner(current_user(), **data)
+    return room_payload(binding)

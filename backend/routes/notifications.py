@@ -58,4 +58,3 @@ def mark_all_read():
         update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
-    db.session.commit()

@@ -85,5 +85,4 @@ def service_report(args):
                                details={"fields": {"community_id": ["请选择小区"]}})
     community = db.session.get(Community, community_id)
     report = report_service.monthly_service_report(community, args["month"])
-    db.session.rollback()
     return report

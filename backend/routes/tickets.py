@@ -306,7 +306,6 @@ def create_ticket(form):
         user, kind=form["kind"], description=form["description"], location=form["location"],
         room_id=form["room_id"], community_id=form["community_id"], urgent=form["urgent"],
         contact_phone=form["contact_phone"], uploads=_chosen(form["photos"]))
-    db.session.commit()
     return detail_payload(ticket, user)
 
 
@@ -344,7 +343,7 @@ def assignees(args):
     return {"items": [{"id": p.id, "name": p.name, "roles": roles} for p, roles in people]}
 
 
-@blp.route("/<int:ticket_id>", methods=["GET"])
+@blp.route("/<id:ticket_id>", methods=["GET"])
 @blp.response(200, TicketOut)
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")
 def get_ticket(ticket_id):
@@ -353,7 +352,7 @@ def get_ticket(ticket_id):
     return detail_payload(ticket_service.get_ticket(user, ticket_id), user)
 
 
-@blp.route("/<int:ticket_id>/actions", methods=["POST"])
+@blp.route("/<id:ticket_id>/actions", methods=["POST"])
 @blp.arguments(ActionIn())
 @blp.response(200, TicketOut)
 @blp.alt_response(403, description="the caller's role may not take this action")
@@ -367,11 +366,10 @@ def ticket_action(data, ticket_id):
     user = current_user()
     ticket = ticket_service.act(user, ticket_id, data["action"], note=data["note"],
                                 assignee_id=data["assignee_id"])
-    db.session.commit()
     return detail_payload(ticket, user)
 
 
-@blp.route("/<int:ticket_id>/rating", methods=["POST"])
+@blp.route("/<id:ticket_id>/rating", methods=["POST"])
 @blp.arguments(RatingIn())
 @blp.response(201, TicketOut)
 @blp.alt_response(409, description="already rated, or not resolved yet")
@@ -380,11 +378,10 @@ def rate_ticket(data, ticket_id):
     """The reporter rates a resolved ticket, once (1-5 stars, optional comment)."""
     user = current_user()
     ticket = ticket_service.rate(user, ticket_id, data["score"], data["comment"])
-    db.session.commit()
     return detail_payload(ticket, user)
 
 
-@blp.route("/<int:ticket_id>/photos", methods=["POST"])
+@blp.route("/<id:ticket_id>/photos", methods=["POST"])
 @login_required
 @limiter.limit(_upload_limit, key_func=_per_user)
 @blp.arguments(PhotoForm(), location="form", content_type="multipart/form-data")
@@ -395,11 +392,10 @@ def add_photos(form, ticket_id):
     user = current_user()
     added = ticket_service.add_ticket_photos(user, ticket_id, _chosen(form["photos"]),
                                              form["stage"])
-    db.session.commit()
     return {"items": [photo_payload(ticket_id, p) for p in added]}
 
 
-@blp.route("/<int:ticket_id>/photos/<int:photo_id>/<any(thumb, display):variant>",
+@blp.route("/<id:ticket_id>/photos/<id:photo_id>/<any(thumb, display):variant>",
            methods=["GET"])
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")
 @blp.doc(responses={"200": {"description": "JPEG image",
@@ -410,11 +406,9 @@ def photo_file(ticket_id, photo_id, variant):
     without metadata. Only for people who may see the ticket (others get 404)."""
     photo = ticket_service.get_photo(current_user(), ticket_id, photo_id)
     if photo.state != PhotoState.ready:
-        db.session.rollback()
         raise Conflict("照片正在处理中，请稍后再看", code="photo_processing",
                        details={"state": photo.state.value})
     key = photo.thumb_key if variant == "thumb" else photo.display_key
-    db.session.rollback()
     storage = get_storage()
     try:
         path = storage.local_path(key)

@@ -91,7 +91,7 @@ def receive_push():
     try:
         text = chat_service.receive_wechat_message(
             **_message_fields(push), passive=passive, nonce=nonce_key if pending else None)
-        db.session.commit()
+        db.session.flush()
     except chat_service.NonceReplayed:
         db.session.rollback()
         raise _replayed() from None
@@ -155,7 +155,7 @@ def _record_nonce(key: str) -> None:
     a request changes nothing, so neither would its replay."""
     try:
         first = chat_service.claim_nonce(key)
-        db.session.commit()
+        db.session.flush()
     except Exception as exc:  # noqa: BLE001 - see above
         db.session.rollback()
         log.warning("nonce %s not recorded: %s", key, exc)

@@ -28,10 +28,10 @@ from flask import current_app
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend import bot, fastread
+from backend import bot
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.extensions import db
-from backend.jobs import enqueue
+from backend.outbox import enqueue
 from backend.models import (
     BotMiss,
     Channel,
@@ -46,7 +46,7 @@ from backend.models import (
     WechatNonce,
     utcnow,
 )
-from backend.services.auth import load_principal
+from backend.services.auth import load_user
 from backend.services.notifications import notify
 from backend.services.permissions import bound_rooms, has_role, staff_community_ids
 
@@ -480,7 +480,7 @@ def check_nonce(key: str, ttl: int) -> str:
     # begun now, the Session's transaction is where the read runs (one pooled
     # connection for the request), and where the nonce is recorded later
     db.session.connection()
-    if fastread.fetch(_NONCE_SEEN, {"nonce": key[:100]}):
+    if db.session.execute(_NONCE_SEEN, {"nonce": key[:100]}).all():
         return NONCE_REPLAYED
     return NONCE_PENDING
 
@@ -603,7 +603,7 @@ def _push_statements(dialect: str) -> SimpleNamespace:
 def _resident_ids(openid: str) -> tuple[int, int | None, ConversationState | None]:
     """(user id, conversation id, conversation state) for an openid: ids None when
     the user or their conversation does not exist yet."""
-    rows = fastread.fetch(_RESIDENT_BY_OPENID, {"openid": openid})
+    rows = db.session.execute(_RESIDENT_BY_OPENID, {"openid": openid}).all()
     if rows:
         return rows[0]
     return None, None, None
@@ -616,12 +616,12 @@ def _first_message_ids(conn, statements, openid: str, user_id: int | None
     if user_id is None:
         user_id = conn.execute(statements.user, {"openid": openid, "name": ""}).scalar()
         if user_id is None:  # created by a concurrent first message a moment ago
-            user_id = fastread.fetch(_RESIDENT_BY_OPENID, {"openid": openid})[0].id
-    community_id = _community_id(load_principal(user_id))
+            user_id = db.session.execute(_RESIDENT_BY_OPENID, {"openid": openid}).all()[0].id
+    community_id = _community_id(load_user(user_id))
     row = conn.execute(statements.conversation, {
         "resident_id": user_id, "community_id": community_id}).one_or_none()
     if row is None:
-        row = fastread.fetch(_RESIDENT_BY_OPENID, {"openid": openid})[0]
+        row = db.session.execute(_RESIDENT_BY_OPENID, {"openid": openid}).all()[0]
         return user_id, row.conversation_id, row.state
     return user_id, row.id, row.state
 
@@ -648,7 +648,7 @@ def receive_wechat_message(openid: str, text: str, *, msg_id: str, readable: boo
     user_id, conv_id, state = _resident_ids(openid)
     if conv_id is None:
         user_id, conv_id, state = _first_message_ids(conn, statements, openid, user_id)
-    principal = load_principal(user_id)
+    principal = load_user(user_id)
     answer = bot.reply(principal, text) if readable and state != ConversationState.open else None
 
     if nonce is not None and conn.execute(statements.nonce, {

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
-from backend import fastread
 from backend.errors import AppError, NotFound
 from backend.extensions import db
 from backend.models import Community, FeeStandard, PolicyText, RoomKind
@@ -126,46 +124,23 @@ def set_fee(community: Community, kind: str, price: str | Decimal) -> FeeStandar
     return standard
 
 
-class CommunityRef(NamedTuple):
-    """A community as a read-only row (what answers and pages show of it)."""
-
-    id: int
-    name: str
-    settings: dict
+def community_by_id(community_id: int) -> Community | None:
+    return db.session.get(Community, community_id)
 
 
-_COMMUNITY = select(Community.id, Community.name, Community.settings).where(
-    Community.id == bindparam("id"))
-_FIRST_TWO_COMMUNITIES = select(Community.id, Community.name, Community.settings).limit(2)
-_FEE_STANDARDS = (select(FeeStandard.__table__)
-                  .where(FeeStandard.community_id == bindparam("community"))
-                  .order_by(FeeStandard.kind))
-_POLICY = select(PolicyText.__table__).where(PolicyText.community_id == bindparam("community"),
-                                             PolicyText.topic == bindparam("topic"))
-
-
-def community_ref_of(community) -> CommunityRef:
-    """From a Community (or a row with its id, name and settings)."""
-    return CommunityRef(community.id, community.name, community.settings or {})
-
-
-def community_ref(community_id: int) -> CommunityRef | None:
-    rows = fastread.fetch(_COMMUNITY, {"id": community_id})
-    return community_ref_of(rows[0]) if rows else None
-
-
-def only_community_ref() -> CommunityRef | None:
+def only_community() -> Community | None:
     """The community when there is exactly one (``resolve_community(None)``), else None."""
-    rows = fastread.fetch(_FIRST_TWO_COMMUNITIES)
-    return community_ref_of(rows[0]) if len(rows) == 1 else None
+    communities = db.session.scalars(select(Community).limit(2)).all()
+    return communities[0] if len(communities) == 1 else None
 
 
-def fee_standards(community) -> list:
-    """The community's fee standards (read-only rows with FeeStandard's fields)."""
-    return fastread.fetch(_FEE_STANDARDS, {"community": community.id})
+def fee_standards(community: Community) -> list[FeeStandard]:
+    """The community's published fee standards (收费标准)."""
+    return list(db.session.scalars(select(FeeStandard).where(
+        FeeStandard.community_id == community.id).order_by(FeeStandard.kind)))
 
 
-def policy(community, topic: str):
-    """The community's policy text on ``topic`` (a read-only row), or None."""
-    rows = fastread.fetch(_POLICY, {"community": community.id, "topic": topic})
-    return rows[0] if rows else None
+def policy(community: Community, topic: str) -> PolicyText | None:
+    """The community's policy text on ``topic``, or None."""
+    return db.session.scalar(select(PolicyText).where(
+        PolicyText.community_id == community.id, PolicyText.topic == topic))

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
-from backend import fastread
+from backend.extensions import db
 from backend.models import Bill, FeeStandard, Room
 from backend.rules import fees as rules
 from backend.timeutil import local_today
@@ -25,20 +25,13 @@ class RoomFee:
         return rules.fee_for(self.room.area_m2, self.unit_price, period)
 
 
-_PRICES = select(FeeStandard.community_id, FeeStandard.kind, FeeStandard.unit_price).where(
-    FeeStandard.community_id.in_(bindparam("communities", expanding=True)))
-# Bill rows as plain named tuples with the model's attribute names (read-only).
-_BILLS = (select(Bill.__table__).where(Bill.room_id.in_(bindparam("rooms", expanding=True)))
-          .order_by(Bill.room_id, Bill.period.desc()))
-
-
 def room_fees(rooms: list[Room]) -> list[RoomFee]:
-    """``rooms``: ORM rooms or the principal's RoomRefs (area_m2, kind, community_id)."""
     if not rooms:
         return []
     community_ids = sorted({r.community_id for r in rooms})
     prices = {(s.community_id, s.kind): s.unit_price
-              for s in fastread.fetch(_PRICES, {"communities": community_ids})}
+              for s in db.session.scalars(select(FeeStandard).where(
+                  FeeStandard.community_id.in_(community_ids)))}
     out = []
     for room in rooms:
         price = prices.get((room.community_id, room.kind))
@@ -47,10 +40,11 @@ def room_fees(rooms: list[Room]) -> list[RoomFee]:
 
 
 def bills_for_rooms(room_ids: list[int]) -> list:
-    """The rooms' bills (read-only rows with Bill's fields), newest period first per room."""
+    """The rooms' bills, newest period first per room."""
     if not room_ids:
         return []
-    return fastread.fetch(_BILLS, {"rooms": sorted(room_ids)})
+    return list(db.session.scalars(select(Bill).where(Bill.room_id.in_(room_ids))
+                                   .order_by(Bill.room_id, Bill.period.desc())))
 
 
 def as_line(bill: Bill) -> rules.BillLine:

@@ -36,10 +36,9 @@ from sqlalchemy import (
     update,
 )
 
-from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
-from backend.jobs import enqueue
+from backend.outbox import enqueue
 from backend.models import (
     Building,
     Community,
@@ -706,17 +705,17 @@ def open_proposals_for(user: User, now: datetime | None = None) -> list[tuple[ob
     room_ids = sorted({b.room_id for b in user.bindings})
     if not room_ids:
         return []
-    proposals = fastread.fetch(_OPEN_FOR_ROOMS, {"now": now, "rooms": room_ids})
+    proposals = db.session.execute(_OPEN_FOR_ROOMS, {"now": now, "rooms": room_ids}).all()
     if not proposals:
         return []
     ids = [p.id for p in proposals]
     keys: dict[int, set[int]] = {}
-    for row in fastread.fetch(_VOTER_KEYS, {"proposals": ids, "uid": user.id}):
+    for row in db.session.execute(_VOTER_KEYS, {"proposals": ids, "uid": user.id}).all():
         keys.setdefault(row.proposal_id, set()).add(row.owner_key)
     voted: dict[int, set[int]] = {}
     all_keys = sorted(set().union(*keys.values())) if keys else []
     if all_keys:
-        for row in fastread.fetch(_VOTED_KEYS, {"proposals": ids, "keys": all_keys}):
+        for row in db.session.execute(_VOTED_KEYS, {"proposals": ids, "keys": all_keys}).all():
             voted.setdefault(row.proposal_id, set()).add(row.voter_key)
     return [(p, bool(keys.get(p.id)) and keys[p.id] <= voted.get(p.id, set()))
             for p in proposals]

@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, case, func, select
 
-from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.models import (
@@ -43,7 +42,7 @@ from backend.services.ledger import (
     norm_building,
     read_csv,
 )
-from backend.services.community import community_ref
+from backend.services.community import community_by_id
 from backend.services.permissions import staff_community_ids
 from backend.timeutil import local_today
 
@@ -103,14 +102,13 @@ def _balance_statements(by_building: bool):
     return totals, recent
 
 
-# read through fastread (the bot answers 维修资金余额 questions from these)
 _BALANCE = {False: _balance_statements(False), True: _balance_statements(True)}
 
 
 def fund_balance(community_id: int, building: str | None = None, recent: int = 5) -> FundBalance:
     """Balance, totals in and out, and the latest ``recent`` entries of the community's
     fund (or of one building's account)."""
-    community = community_ref(community_id)
+    community = community_by_id(community_id)
     if community is None:
         raise NotFound("找不到小区", code="community_not_found")
     params = {"community": community_id, "limit": recent}
@@ -119,9 +117,9 @@ def fund_balance(community_id: int, building: str | None = None, recent: int = 5
         params["building"] = _building_id(community_id, building)
         building_name = norm_building(building)
     totals, lines = _BALANCE[bool(building)]
-    total = fastread.fetch(totals, params)[0]
+    total = db.session.execute(totals, params).all()[0]
     total_in, total_out = _money(total.total_in), _money(total.total_out)
-    rows = fastread.fetch(lines, params) if recent else []
+    rows = db.session.execute(lines, params).all() if recent else []
     return FundBalance(community=community.name, building=building_name,
                        balance=total_in - total_out, total_in=total_in, total_out=total_out,
                        recent=[line_of(row, row.building_name) for row in rows],

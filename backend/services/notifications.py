@@ -3,7 +3,7 @@ sent by a job (backend/jobs/notify.py) when the user came through WeChat."""
 from __future__ import annotations
 
 from backend.extensions import db
-from backend.jobs import enqueue
+from backend.outbox import enqueue
 from backend.models import Notification, User
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import AppError, TooLarge, UnsupportedMedia, ValidationFailed
 from backend.extensions import db
-from backend.jobs import enqueue
+from backend.outbox import enqueue
 from backend.models import PhotoStage, PhotoState, Ticket, TicketPhoto, utcnow
 from backend.services.storage import get_storage, new_key
 

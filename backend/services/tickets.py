@@ -20,7 +20,6 @@ from sqlalchemy import (Integer, String, and_, bindparam, case, literal_column, 
                         type_coerce, union)
 from sqlalchemy.orm import aliased
 
-from backend import fastread
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.models import (
@@ -50,7 +49,6 @@ from backend.rules.ticket_states import (
     TicketFacts,
 )
 from backend.services import photos as photo_service
-from backend.services.auth import Principal
 from backend.services.notifications import notify
 from backend.services.permissions import staff_community_ids
 from backend.timeutil import local_text
@@ -77,7 +75,7 @@ def household_room_ids(user: User) -> list[int]:
     return viewer_scope(user)[1]
 
 
-def viewer_scope(user: User | Principal) -> tuple[set[int], list[int]]:
+def viewer_scope(user: User) -> tuple[set[int], list[int]]:
     """(communities where the user is staff, household room ids), from the roles and
     bindings the request's principal carries (no query)."""
     communities = {grant.community_id for grant in user.staff_roles}
@@ -477,7 +475,7 @@ def list_page(user: User, *, limit: int = 20, after_id: int | None = None,
     """One page of summary rows, newest first: (rows, id to continue after)."""
     statement, params = list_statement(user, limit=limit, after_id=after_id, **filters)
     # a cached statement per shape, read without the Session (backend/fastread.py)
-    return _page(fastread.fetch(statement, params), limit)
+    return _page(db.session.execute(statement, params).all(), limit)
 
 
 def follow_up_page(user: User, *, limit: int = 20,
@@ -508,7 +506,7 @@ _EVENTS_OF = select(TicketEvent.__table__).where(
     TicketEvent.ticket_id, TicketEvent.id)
 
 
-def tickets_for_resident(user: User | Principal, open_only: bool = True,
+def tickets_for_resident(user: User, open_only: bool = True,
                          limit: int = 5) -> list[SimpleNamespace]:
     """The resident's tickets (reported, or in-home repairs of their flat), newest
     first, as read-only records with Ticket's fields and their ``events`` (latest
@@ -522,14 +520,14 @@ def tickets_for_resident(user: User | Principal, open_only: bool = True,
     params = {"uid": user.id, "now": utcnow()}
     if room_ids:
         params["rooms"] = sorted(room_ids)
-    ids = sorted(row.id for row in fastread.fetch(statement, params))
+    ids = sorted(row.id for row in db.session.execute(statement, params).all())
     if not ids:
         return []
     events: dict[int, list] = {}
-    for event in fastread.fetch(_EVENTS_OF, {"ids": ids}):
+    for event in db.session.execute(_EVENTS_OF, {"ids": ids}).all():
         events.setdefault(event.ticket_id, []).append(event)
     return [SimpleNamespace(**row._asdict(), events=events.get(row.id, []))
-            for row in fastread.fetch(_TICKETS_BY_ID, {"ids": ids})]
+            for row in db.session.execute(_TICKETS_BY_ID, {"ids": ids}).all()]
 
 
 # ----------------------------------------------------------------- periodic work
