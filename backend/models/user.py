@@ -4,8 +4,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, and_, exists
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from backend.models.base import Base, UTCDateTime, str_enum, utcnow
 from backend.models.community import OwnerOfRecord, Room
@@ -70,7 +71,7 @@ class StaffRole(Base):
 class RoomBinding(Base):
     """A resident's link to a room. ``owner_id`` records which owner of record the
     binding was verified against: if the ledger later names another owner, the
-    binding no longer grants an owner's rights (see services.permissions)."""
+    binding no longer grants an owner's rights (``is_current_owner``)."""
 
     __tablename__ = "room_binding"
     __table_args__ = (UniqueConstraint("user_id", "room_id"),)
@@ -87,3 +88,27 @@ class RoomBinding(Base):
     user: Mapped[User] = relationship(back_populates="bindings")
     room: Mapped[Room] = relationship()
     owner: Mapped[OwnerOfRecord | None] = relationship()
+
+    @hybrid_property
+    def is_current_owner(self) -> bool:
+        """Whether this binding grants an owner's rights now: it is an owner binding
+        verified against an owner of record, and the ledger still names that same
+        owner for the room (a sold room stops granting the seller's rights)."""
+        return (
+            self.relation == Role.owner
+            and self.owner_id is not None
+            and self.room.owner_id == self.owner_id
+        )
+
+    @is_current_owner.inplace.expression
+    @classmethod
+    def _is_current_owner_expression(cls):
+        # An alias so the EXISTS stays correlated to the binding only, even when the
+        # enclosing query joins room itself.
+        room = aliased(Room)
+        return and_(
+            cls.relation == Role.owner,
+            cls.owner_id.is_not(None),
+            exists().where(room.id == cls.room_id, room.owner_id == cls.owner_id)
+            .correlate_except(room),
+        )

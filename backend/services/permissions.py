@@ -26,10 +26,8 @@ def staff_community_ids(user: User, *roles: Role | str) -> set[int]:
 
 
 def valid_owner_bindings(user: User) -> list[RoomBinding]:
-    return [
-        b for b in user.bindings
-        if b.relation == Role.owner and b.owner_id is not None and b.room.owner_id == b.owner_id
-    ]
+    """The user's bindings that grant an owner's rights (``RoomBinding.is_current_owner``)."""
+    return [b for b in user.bindings if b.is_current_owner]
 
 
 def owned_rooms(user: User) -> list[Room]:

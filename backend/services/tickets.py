@@ -80,8 +80,7 @@ def viewer_scope(user: User) -> tuple[set[int], list[int]]:
     bindings the request's principal carries (no query)."""
     communities = {grant.community_id for grant in user.staff_roles}
     room_ids = [b.room_id for b in user.bindings
-                if b.relation != Role.owner or (b.owner_id is not None
-                                                and b.owner_id == b.room.owner_id)]
+                if b.relation != Role.owner or b.is_current_owner]
     return communities, room_ids
 
 
