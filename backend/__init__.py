@@ -27,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from backend import db_setup, errors, security
+    from backend import auth, db_setup, errors, security
     from backend.extensions import db, limiter, migrate, new_api
 
     db.init_app(app)
@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = new_api(app)
     errors.register_error_handlers(app)
     security.init_app(app)
+    auth.init_app(app)
 
     from backend import jobs
     from backend.jobs import queue

@@ -3,8 +3,7 @@ session.
 
 orjson gives the same output as Flask's default provider (UTF-8, keys in insertion
 order, Decimal and dates as Flask writes them), several times faster on list pages.
-Request bodies are still read by the standard library, so what counts as malformed
-input does not change. The API is token-based and nothing reads ``flask.session``,
+The API is token-based and nothing reads ``flask.session``,
 so no cookie is verified or signed on each request. The request's transaction
 ends in one place, ``App.dispatch_request``."""
 from __future__ import annotations
@@ -26,7 +25,10 @@ _OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class OrjsonProvider(DefaultJSONProvider):
-    """Flask's documented JSON provider hook: ``dumps`` through orjson."""
+    """Flask's documented JSON provider hook, through orjson both ways. Reading,
+    orjson refuses what the standard library would accept and then fail on (a 500):
+    nesting deeper than 1024, integers past a double, lone surrogates; all are a
+    ValueError, which Flask (and the route parser) answer with 400."""
 
     sort_keys = False
     ensure_ascii = False
@@ -35,6 +37,11 @@ class OrjsonProvider(DefaultJSONProvider):
         if kwargs:  # options only the standard library understands (indent, ...)
             return super().dumps(obj, **kwargs)
         return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()
+
+    def loads(self, s, **kwargs):
+        if kwargs:
+            return super().loads(s, **kwargs)
+        return orjson.loads(s)
 
 
 class NoSessions(SessionInterface):

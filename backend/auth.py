@@ -12,6 +12,8 @@ from backend.models import Role, User
 from backend.services import auth as auth_service
 from backend.services.permissions import community_ids_with
 
+API_PREFIX = "/api/v1/"
+
 
 def current_user(optional: bool = False) -> User | None:
     """The signed-in caller: the ORM ``User``, loaded once per request with its
@@ -51,3 +53,20 @@ def roles_required(*roles: Role | str):
         return wrapper
 
     return decorate
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def _sign_in_before_reading_the_body():
+        """Every API route but those marked ``Blueprint.public`` needs a valid token,
+        checked before anything reads the body: a stranger cannot make us parse
+        megabytes. JSON bodies are capped small (JSON_MAX_BYTES); only multipart
+        uploads get MAX_CONTENT_LENGTH. Over the cap is 413 from the declared
+        length, before the body is read."""
+        if not request.path.startswith(API_PREFIX):
+            return
+        if request.mimetype != "multipart/form-data":
+            request.max_content_length = app.config["JSON_MAX_BYTES"]
+        view = app.view_functions.get(request.endpoint)
+        if view is not None and not getattr(view, "is_public", False):
+            current_user()

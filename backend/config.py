@@ -51,6 +51,8 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "RATELIMIT_ASK": env.get("RATELIMIT_ASK", "30 per minute"),
         "MAX_PHOTO_BYTES": _int(env.get("MAX_PHOTO_BYTES"), 10 * 1024 * 1024),
         "MAX_PHOTOS": 9,
+        # every request body but a multipart upload (JSON: a few KB in practice)
+        "JSON_MAX_BYTES": _int(env.get("JSON_MAX_BYTES"), 64 * 1024),
         "SERVE_MINIAPP": _bool(env.get("SERVE_MINIAPP"), True),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Owner chat and the bot (backend/bot, services/chat.py, routes/wechat_callback.py).

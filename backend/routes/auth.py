@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import PUBLIC, Blueprint, login_limit
+from backend.routes.common import Blueprint, login_limit
 from backend.routes.me import MeSchema, me_payload
 from backend.services import auth as auth_service
 
@@ -33,7 +33,7 @@ def signed_in(user) -> dict:
 
 
 @blp.route("/wx-login", methods=["POST"])
-@blp.doc(security=PUBLIC)
+@blp.public
 @limiter.limit(login_limit)
 @blp.arguments(WxLoginIn)
 @blp.response(200, TokenOut)
@@ -44,7 +44,7 @@ def wx_login(data):
 
 
 @blp.route("/staff-login", methods=["POST"])
-@blp.doc(security=PUBLIC)
+@blp.public
 @limiter.limit(login_limit)
 @blp.arguments(StaffLoginIn)
 @blp.response(200, TokenOut)

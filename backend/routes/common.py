@@ -7,7 +7,9 @@ import binascii
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields, validate
-from webargs.flaskparser import FlaskParser
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import BadRequest
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.routing import IntegerConverter
@@ -22,16 +24,35 @@ PUBLIC: list = []
 
 class _Parser(FlaskParser):
     """``location="form"`` reads form fields and files together, so one schema
-    validates (and documents) a multipart body."""
+    validates (and documents) a multipart body. JSON bodies are read by the app's
+    JSON provider (``appclass.OrjsonProvider.loads``), which refuses what the
+    standard library would turn into a 500: nesting past 1024 levels, numbers past
+    a double, lone surrogates."""
 
     def load_form(self, req, schema):
         return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+
+    def load_json(self, req, schema):
+        if not is_json_request(req):
+            return missing
+        try:
+            return req.get_json()
+        except BadRequest as exc:
+            raise ValidationFailed("请求内容格式有误（需要合法的 JSON）", code="malformed_body",
+                                   details={"fields": {"_body": ["无效的 JSON"]}}) from exc
 
 
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint with the parser above; every route module uses it."""
 
     ARGUMENTS_PARSER = _Parser()
+
+    def public(self, view):
+        """No sign-in needed: documented without a security requirement, and let
+        through by ``backend.auth``'s check that every other API route has a valid
+        token before its body is read."""
+        view.is_public = True
+        return self.doc(security=PUBLIC)(view)
 
 
 def login_limit() -> str:

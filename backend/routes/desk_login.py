@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from backend.auth import current_user
 from backend.extensions import db, limiter
 from backend.routes.auth import TokenOut, signed_in
-from backend.routes.common import PUBLIC, Blueprint, LocalDateTime, login_limit
+from backend.routes.common import Blueprint, LocalDateTime, login_limit
 from backend.services import auth as auth_service
 from backend.services import desk_login as desk_login_service
 
@@ -35,7 +35,7 @@ def issue_desk_code():
 
 
 @blp.route("/desk-code-login", methods=["POST"])
-@blp.doc(security=PUBLIC)
+@blp.public
 @limiter.limit(login_limit)
 @blp.arguments(DeskCodeLoginIn)
 @blp.response(200, TokenOut)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import User
-from backend.routes.common import PUBLIC, Blueprint
+from backend.routes.common import Blueprint
 from backend.seed import DEMO_RESIDENTS, STAFF
 from backend.services.permissions import roles_of
 
@@ -43,7 +43,7 @@ class DemoUsersOut(Schema):
 
 
 @blp.route("/demo-users", methods=["GET"])
-@blp.doc(security=PUBLIC)
+@blp.public
 @blp.response(200, DemoUsersOut)
 def demo_users():
     """Demo residents and staff from ``flask seed-demo`` (404 unless DEV_LOGIN is on).

@@ -7,7 +7,7 @@ from backend.auth import current_user
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import ROOM_KIND_LABELS
-from backend.routes.common import PUBLIC, Blueprint, Money, RowId
+from backend.routes.common import Blueprint, Money, RowId
 from backend.services import fees as fee_service
 from backend.services.community import fee_standards, resolve_community
 from backend.timeutil import local_today
@@ -54,7 +54,7 @@ class BillsOut(Schema):
 
 
 @blp.route("/standards", methods=["GET"])
-@blp.doc(security=PUBLIC)
+@blp.public
 @blp.arguments(StandardArgs, location="query")
 @blp.response(200, StandardsOut)
 def standards(args):
