@@ -10,9 +10,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# Request line and header limits (bodies are capped by MAX_CONTENT_LENGTH in the app).
+# Request line and header limits (bodies are capped by the app: JSON_MAX_BYTES,
+# MAX_CONTENT_LENGTH for uploads). gunicorn answers past these itself, in HTML without
+# the app's security headers, so nginx in front refuses first (README: smaller
+# large_client_header_buffers).
 limit_request_line = 8190
 limit_request_fields = 100
+limit_request_field_size = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"

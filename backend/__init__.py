@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.config import finalise, from_environment
 from backend.appclass import App
@@ -23,6 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.url_map.converters["id"] = RowIdConverter  # <id:ticket_id>: a row id
     app.config.update(settings)
+    if settings["PROXY_FIX_HOPS"]:
+        # the client's address as the configured proxies saw it (rate limits key on it)
+        hops = settings["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -120,13 +120,12 @@ def create_staff_command(username, role_name, community_name, display_name, pass
     """Create a staff account (or add a role to it)."""
     from backend.errors import AppError
     from backend.models import Role, User
-    from backend.services.auth import hash_password
+    from backend.services.auth import check_password_policy, hash_password
     from backend.services.community import resolve_community
     from backend.services.permissions import grant_staff_role
 
-    if len(password) < 4:
-        _fail("密码至少4位")
     try:
+        check_password_policy(username, password)
         community = resolve_community(community_name)
     except AppError as exc:
         _fail(exc.message)
@@ -173,6 +172,8 @@ def seed_demo_command():
     """Create the demo community (idempotent: a second run changes nothing)."""
     from backend.seed import seed_demo
 
+    if current_app.config["APP_ENV"] == "production":
+        _fail("生产环境不能导入演示数据（seed-demo 会创建公开密码的演示账号）")
     summary = seed_demo()
     db.session.commit()
     click.echo(summary)

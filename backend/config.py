@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 DEFAULT_SECRET = "dev-secret-change-me"
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 12
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -55,6 +57,9 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "JSON_MAX_BYTES": _int(env.get("JSON_MAX_BYTES"), 64 * 1024),
         "SERVE_MINIAPP": _bool(env.get("SERVE_MINIAPP"), True),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # reverse proxies in front of the app that set X-Forwarded-For/-Proto (nginx: 1);
+        # 0 trusts none: the client is the socket's peer
+        "PROXY_FIX_HOPS": _int(env.get("PROXY_FIX_HOPS"), 0),
         # Owner chat and the bot (backend/bot, services/chat.py, routes/wechat_callback.py).
         "BOT_RULES_PATH": env.get("BOT_RULES_PATH") or None,  # default: backend/bot/rules.yaml
         "CHAT_IDLE_RELEASE_MINUTES": _int(env.get("CHAT_IDLE_RELEASE_MINUTES"), 30),
@@ -132,8 +137,12 @@ class ConfigError(RuntimeError):
 
 def check_production(config: dict) -> None:
     problems = []
-    if config["SECRET_KEY"] in ("", DEFAULT_SECRET) or len(config["SECRET_KEY"]) < 16:
-        problems.append("SECRET_KEY must be set to a long random value")
+    secret = config["SECRET_KEY"] or ""
+    if (secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH
+            or len(set(secret)) < MIN_SECRET_DISTINCT):
+        problems.append(f"SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} "
+                        f"characters with at least {MIN_SECRET_DISTINCT} different ones "
+                        "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
     if config["DEV_LOGIN"]:
         problems.append("DEV_LOGIN must be off in production")
     if not config.get("DATABASE_URL"):

@@ -5,6 +5,8 @@ of header pairs: any a route set itself is kept, the rest are appended. This cov
 every response, error pages and static files included."""
 from __future__ import annotations
 
+from flask import request
+
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -34,3 +36,11 @@ def with_security_headers(wsgi_app):
 
 def init_app(app) -> None:
     app.wsgi_app = with_security_headers(app.wsgi_app)
+
+    @app.after_request
+    def _no_store(response):
+        # API answers carry tokens and personal data (login, /me, bills, chat):
+        # never kept by a browser or a proxy, unless a route says otherwise (photos)
+        if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response

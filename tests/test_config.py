@@ -6,13 +6,18 @@ import pytest
 from backend import create_app
 from backend.config import ConfigError
 
-SAFE = {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "DEV_LOGIN": False,
+STRONG_SECRET = "k3J9-vQ2pLxZ8wRt5YbN0cHs7MdF4gAe1Uo6"
+SAFE = {"APP_ENV": "production", "SECRET_KEY": STRONG_SECRET, "DEV_LOGIN": False,
         "DATABASE_URL": "sqlite:////tmp/prod-check.db"}
 
 
 @pytest.mark.parametrize("override", [
     {"SECRET_KEY": "dev-secret-change-me"},
     {"SECRET_KEY": "short"},
+    {"SECRET_KEY": "aaaaaaaaaaaaaaaa"},
+    {"SECRET_KEY": "changemechangeme"},
+    {"SECRET_KEY": "a" * 64},
+    {"SECRET_KEY": "abcd" * 10},  # long, but four different characters
     {"DEV_LOGIN": True},
     {"DATABASE_URL": ""},
     # the push's database deadline must leave room inside WeChat's 5 s (0 no longer
@@ -32,7 +37,7 @@ def test_production_starts_with_safe_settings_and_has_no_dev_login(tmp_path):
 
 def test_production_default_turns_dev_login_off(monkeypatch, tmp_path):
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "y" * 40)
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/prod-check.db")
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
     monkeypatch.delenv("DEV_LOGIN", raising=False)

@@ -140,10 +140,10 @@ def test_bills_show_arrears_to_their_owner_only(client, app, cli, tmp_path, comm
 
 
 def test_create_staff_and_grant_committee(client, cli, community, owner):
-    result = cli("create-staff", "xiaozhou", "--role", "desk", "--password", "s3cret-pw")
+    result = cli("create-staff", "xiaozhou", "--role", "desk", "--password", "s3cret-pw-2026")
     assert result.exit_code == 0, result.output
     login = client.post("/api/v1/auth/staff-login",
-                        json={"username": "xiaozhou", "password": "s3cret-pw"})
+                        json={"username": "xiaozhou", "password": "s3cret-pw-2026"})
     assert login.json["user"]["roles"] == ["desk"]
     headers = owner("O-2")
     assert cli("grant-committee", "O-2").exit_code == 0

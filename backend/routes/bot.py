@@ -6,8 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.chat import NOT_BLANK, ask_limit_key
-from backend.routes.common import Blueprint
+from backend.routes.chat import NOT_BLANK
+from backend.routes.common import Blueprint, per_user
 from backend.services import chat as chat_service
 
 blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot", description="智能客服问答")
@@ -29,7 +29,7 @@ class BotAskOut(Schema):
 
 
 @blp.route("/ask", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_ASK"], key_func=ask_limit_key)
+@limiter.limit(lambda: current_app.config["RATELIMIT_ASK"], key_func=per_user)
 @blp.arguments(BotAskIn)
 @blp.response(200, BotAskOut)
 def ask(data):

@@ -1,24 +1,17 @@
 """The resident's chat with the property: the bot, or a desk member once handed over."""
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_limiter.util import get_remote_address
+from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
 from backend.extensions import db, limiter
-from backend.routes.common import Blueprint, LocalDateTime, RowId
+from backend.routes.common import Blueprint, LocalDateTime, RowId, per_user
 from backend.services import chat as chat_service
 
 NOT_BLANK = validate.Regexp(r"(?s).*\S", error="内容不能为空")
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="客服对话")
-
-
-def ask_limit_key() -> str:
-    """Rate-limit per signed-in caller (their token), else per address."""
-    token = request.headers.get("Authorization", "")
-    return "tok:" + token[-40:] if len(token) > 20 else "ip:" + get_remote_address()
 
 
 class ChatMessageOut(Schema):
@@ -68,7 +61,7 @@ class ChatListOut(Schema):
 
 
 @blp.route("/messages", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_ASK"], key_func=ask_limit_key)
+@limiter.limit(lambda: current_app.config["RATELIMIT_ASK"], key_func=per_user)
 @blp.arguments(ChatPostIn)
 @blp.response(201, ChatPostOut)
 def post_message(data):

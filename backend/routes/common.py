@@ -55,6 +55,14 @@ class Blueprint(SmorestBlueprint):
         return self.doc(security=PUBLIC)(view)
 
 
+def per_user() -> str:
+    """Rate-limit key of a signed-in route: the user's id, however their token is
+    spelt (many residents share a carrier's address, so never the address)."""
+    from backend.auth import current_user
+
+    return f"user:{current_user().id}"
+
+
 def login_limit() -> str:
     """Flask-Limiter limit for sign-in and identity checks (RATELIMIT_LOGIN)."""
     return current_app.config["RATELIMIT_LOGIN"]

@@ -14,6 +14,7 @@ from backend.errors import Conflict, NotFound
 from backend.extensions import db, limiter
 from backend.models import PhotoState, Ticket, TicketKind, TicketStatus
 from backend.routes.common import (
+    per_user,
     Blueprint,
     LocalDateTime,
     PageArgs,
@@ -35,11 +36,6 @@ KINDS = [k.value for k in TicketKind]
 STATUSES = [s.value for s in TicketStatus]
 MAX_PHOTOS = 9  # the mini-program picker's maximum (config MAX_PHOTOS)
 PHOTO_CACHE = "private, max-age=86400"
-
-
-def _per_user() -> str:
-    """Rate-limit key: the signed-in user (many residents share a carrier's address)."""
-    return f"user:{current_user().id}"
 
 
 def _upload_limit() -> str:
@@ -291,7 +287,7 @@ def detail_payload(ticket: Ticket, user) -> dict:
 # ----------------------------------------------------------------- routes
 @blp.route("", methods=["POST"])
 @login_required  # before the body is parsed: strangers cannot make us read 90 MB
-@limiter.limit(_upload_limit, key_func=_per_user)
+@limiter.limit(_upload_limit, key_func=per_user)
 @blp.arguments(TicketCreateForm(), location="form", content_type="multipart/form-data")
 @blp.response(201, TicketOut)
 @blp.alt_response(413, description="a photo over 10 MB, or too many pixels")
@@ -383,7 +379,7 @@ def rate_ticket(data, ticket_id):
 
 @blp.route("/<id:ticket_id>/photos", methods=["POST"])
 @login_required
-@limiter.limit(_upload_limit, key_func=_per_user)
+@limiter.limit(_upload_limit, key_func=per_user)
 @blp.arguments(PhotoForm(), location="form", content_type="multipart/form-data")
 @blp.response(201, PhotoList)
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")

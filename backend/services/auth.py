@@ -2,6 +2,8 @@
 bumping the user's ``token_version``."""
 from __future__ import annotations
 
+import hmac
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -50,8 +52,15 @@ def load_user(user_id) -> User | None:
 
 def _token_claims(token: str) -> dict:
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    serializer = _serializer()
+    # Base64 decoding skips characters outside its alphabet, so junk appended to a
+    # signature still verifies: accept only the one spelling we issued.
+    value, _, signature = token.rpartition(".")
+    canonical = serializer.make_signer().get_signature(value).decode()
+    if not hmac.compare_digest(signature, canonical):
+        raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
     try:
-        data = _serializer().loads(token, max_age=ttl)
+        data = serializer.loads(token, max_age=ttl)
     except SignatureExpired as exc:
         raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
     except BadSignature as exc:
@@ -71,6 +80,17 @@ def user_from_token(token: str) -> User:
 
 def revoke_tokens(user: User) -> None:
     user.token_version += 1
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def check_password_policy(username: str, password: str) -> None:
+    """A staff password: at least 10 characters, and not the username (in any case)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AppError(f"密码至少{MIN_PASSWORD_LENGTH}位", code="weak_password")
+    if username.strip().lower() in password.strip().lower():
+        raise AppError("密码不能包含用户名", code="weak_password")
 
 
 def hash_password(password: str) -> str:
