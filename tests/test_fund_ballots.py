@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
-from backend.models import FundBallot, FundBallotRoom
+from backend.models import FundBallot, FundBallotRoom, FundProposal
 from backend.services.community import get_or_create_community
 from backend.services.ledger import import_ledger
 from tests.conftest import DEMO_LEDGER
@@ -166,8 +166,9 @@ def test_only_the_committee_sees_who_chose_what(client, owner, committee, staff,
         ("王五", "approve", ["1栋1单元201", "1栋1单元202"])]
 
 
-def test_voting_after_the_deadline_is_refused_and_closes_the_vote(client, owner, rooms_by_label,
-                                                                   fund_proposal):
+def test_a_ballot_after_the_deadline_is_refused_and_the_vote_reads_as_closed(app, client, owner,
+                                                                            rooms_by_label,
+                                                                            fund_proposal):
     import time
 
     voter = owner("O-2")
@@ -177,8 +178,15 @@ def test_voting_after_the_deadline_is_refused_and_closes_the_vote(client, owner,
         time.sleep(0.1)
     late = vote(client, voter, proposal["id"], rooms_by_label["1-1-102"])
     assert late.status_code == 409 and late.json["error"]["code"] == "voting_closed"
+    # the refusal stored nothing and closed nothing: closing is the job's
+    with app.app_context():
+        stored = db.session.get(FundProposal, proposal["id"])
+        assert stored.status.value == "voting" and stored.result is None
+        assert db.session.scalar(db.select(db.func.count()).select_from(FundBallot)) == 0
+    # ...yet nobody sees it open: it reads as closed, with the outcome it will have
     shown = client.get(f"/api/v1/fund-proposals/{proposal['id']}", headers=voter).json
-    assert shown["status"] == "closed" and shown["outcome"] == "passed"
+    assert (shown["status"], shown["status_label"], shown["outcome"]) == ("closed", "已结束", "passed")
+    assert shown["can_vote"] is False
 
 
 def test_one_ballot_per_room_is_a_database_constraint(app, owner, rooms_by_label, client, fund_proposal):

@@ -113,18 +113,51 @@ def test_only_the_committee_closes_early_and_only_once(client, voters, staff, fu
     assert response.status_code == 409
 
 
-def test_an_overdue_vote_closes_on_the_next_read_in_inline_mode(client, voters, rooms_by_label,
-                                                                fund_proposal):
+def test_past_its_deadline_a_read_shows_the_outcome_the_job_then_freezes(app, client, voters,
+                                                                         rooms_by_label,
+                                                                         fund_proposal):
     deadline = datetime.now(timezone.utc) + timedelta(seconds=2)
     proposal = fund_proposal(rule="civil_code_use", closes_at=deadline.isoformat())
+    url = f"/api/v1/fund-proposals/{proposal['id']}"
     for ref, room in (("O-2", "1-1-102"), ("O-3", "1-1-201")):
         vote(client, voters[ref], proposal["id"], rooms_by_label[room], "approve")
     wait_past(deadline)
+    # reads show it closed with the outcome as it will be frozen...
     listed = client.get("/api/v1/fund-proposals", headers=voters["O-2"]).json["items"]
     assert [(p["status"], p["outcome"]) for p in listed] == [("closed", "passed")]
-    shown = client.get(f"/api/v1/fund-proposals/{proposal['id']}", headers=voters["O-2"]).json
-    assert shown["tally"]["closed_early"] is False
-    assert shown["closed_at"] and shown["publicity_ends_at"]
+    shown = client.get(url, headers=voters["O-2"]).json
+    assert shown["tally"]["frozen"] is False and shown["tally"]["closed_early"] is False
+    assert shown["closed_at"] == shown["closes_at"] and shown["publicity_ends_at"]
+    # ...and change nothing: the vote is still open in the database, nobody told
+    with app.app_context():
+        stored = db.session.get(FundProposal, proposal["id"])
+        assert stored.status.value == "voting" and stored.closed_at is None
+        assert db.session.scalar(db.select(db.func.count()).select_from(Notification)
+                                 .where(Notification.kind == "fund_result")) == 0
+    # the close job (due since the deadline) freezes exactly what was shown
+    with app.app_context():
+        tick_inline()
+    frozen = client.get(url, headers=voters["O-2"]).json
+    assert frozen["tally"]["frozen"] is True
+    assert {k: v for k, v in frozen.items() if k != "tally"} == {
+        k: v for k, v in shown.items() if k != "tally"}
+    assert {k: v for k, v in frozen["tally"].items() if k != "frozen"} == {
+        k: v for k, v in shown["tally"].items() if k != "frozen"}
+    with app.app_context():
+        stored = db.session.get(FundProposal, proposal["id"])
+        assert stored.status.value == "closed" and stored.outcome.value == "passed"
+
+
+def test_reads_never_write_even_past_the_deadline(client, voters, fund_proposal):
+    """The app refuses a GET that would flush a change (appclass); every fund read of
+    an overdue vote goes through without tripping it."""
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=2)
+    proposal = fund_proposal(closes_at=deadline.isoformat())
+    wait_past(deadline)
+    url = f"/api/v1/fund-proposals/{proposal['id']}"
+    for path in ("/api/v1/fund-proposals", url, f"{url}/tally", f"{url}/ballots", f"{url}/audit"):
+        response = client.get(path, headers=voters["O-1"])
+        assert response.status_code == 200, (path, response.json)
 
 
 def test_the_periodic_sweep_closes_an_overdue_vote_nobody_looks_at(app, client, voters,

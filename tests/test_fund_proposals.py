@@ -297,7 +297,7 @@ def test_rules_and_emergency_cases_are_published_for_the_forms(client, owner):
     assert [r["code"] for r in body["rules"]] == ["objection", "civil_code_use", "civil_code_major",
                                                   "emergency"]
     assert len(body["emergency_cases"]) == 6
-    assert body["choices"]["objection"] == [{"code": "object", "label": "反对（提出异议）"}]
+    assert body["choices"]["objection"] == [{"code": "object", "label": "提出异议"}]
     assert body["objection_threshold"] == "1/3" and body["publicity_days"] == 7
 
 

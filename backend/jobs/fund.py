@@ -1,14 +1,16 @@
 """Fund-decision jobs: start a scheduled vote, close a vote at its deadline, tell the
-owners in scope. Each is idempotent (the proposal's status or a notified-at flag is
-checked and changed by a conditional UPDATE), so a job that runs twice, a sweep that
-overlaps it, or two workers change things once."""
+owners in scope, and the sweep that catches votes whose job was lost. Each is
+idempotent (the proposal's status or a notified-at flag is checked and changed by a
+conditional UPDATE), so a job that runs twice, a sweep that overlaps it, or two
+workers change things once. The services change rows; these functions commit them.
+"""
 from __future__ import annotations
 
 import logging
 
 from backend.extensions import db
 from backend.jobs.registry import job, periodic
-from backend.models import FundProposal, ProposalStatus, utcnow
+from backend.models import utcnow
 from backend.services import fund as fund_service
 
 log = logging.getLogger(__name__)
@@ -18,9 +20,6 @@ log = logging.getLogger(__name__)
 def start_voting(proposal_id: int) -> None:
     """Scheduled at ``opens_at`` when a vote is opened ahead of time (the runner never
     starts a job before its ``run_after``)."""
-    proposal = db.session.get(FundProposal, proposal_id)
-    if proposal is None or proposal.status != ProposalStatus.scheduled:
-        return
     fund_service.start_scheduled(proposal_id)
     db.session.commit()
 
@@ -28,9 +27,6 @@ def start_voting(proposal_id: int) -> None:
 @job("fund.close", queue="default", timeout=120, retries=3, intervals=(10, 60, 300))
 def close_voting(proposal_id: int) -> None:
     """Scheduled at ``closes_at`` when voting opens (rq's scheduler runs it then)."""
-    proposal = db.session.get(FundProposal, proposal_id)
-    if proposal is None or proposal.status != ProposalStatus.voting:
-        return
     fund_service.close_voting(proposal_id)
     db.session.commit()
 
@@ -46,12 +42,12 @@ def notify_owners(proposal_id: int, event: str) -> None:
 @periodic("fund.sweep", every_seconds=60)
 def sweep() -> None:
     """Start due scheduled votes and close overdue ones, whatever happened to their
-    scheduled jobs (Redis lost them, the service was down at the deadline)."""
+    scheduled jobs (Redis lost them, the service was down at the deadline). One
+    commit per proposal: one that fails does not hold up the others."""
     changed = 0
     for proposal_id in fund_service.due_proposal_ids(utcnow()):
         try:
-            proposal = db.session.get(FundProposal, proposal_id)
-            if proposal is not None and fund_service.settle_due(proposal):
+            if fund_service.settle_due(proposal_id):
                 changed += 1
             db.session.commit()
         except Exception:  # noqa: BLE001 - one bad proposal must not block the others

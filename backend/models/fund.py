@@ -6,9 +6,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
+    and_,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -18,9 +20,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Area, Base, Money, UTCDateTime, str_enum, utcnow
+from backend.models.user import Role
+
+if TYPE_CHECKING:
+    from backend.models.community import Community
+    from backend.models.user import RoomBinding, User
 
 
 class FundRule(str, enum.Enum):
@@ -124,6 +132,52 @@ class FundProposal(Base):
 
     signatures: Mapped[list[FundSignature]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", order_by="FundSignature.id")
+    community: Mapped[Community] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    # The clock rules of a vote, one definition each for Python and SQL: ballots are
+    # taken until ``closes_at`` (exclusive); from then on the vote is over, and until
+    # the job or the sweep has frozen it, it is "closing due". Reads show such a vote
+    # as closed with the outcome the close will freeze; they never close it.
+    @hybrid_method
+    def takes_ballots(self, now: datetime) -> bool:
+        return self.status == ProposalStatus.voting and self.closes_at > now
+
+    @takes_ballots.inplace.expression
+    @classmethod
+    def _takes_ballots_expression(cls, now: datetime):
+        return and_(cls.status == ProposalStatus.voting, cls.closes_at > now)
+
+    @hybrid_method
+    def closing_due(self, now: datetime) -> bool:
+        return self.status == ProposalStatus.voting and self.closes_at <= now
+
+    @closing_due.inplace.expression
+    @classmethod
+    def _closing_due_expression(cls, now: datetime):
+        return and_(cls.status == ProposalStatus.voting, cls.closes_at <= now)
+
+    @staticmethod
+    def is_decided(status: ProposalStatus, outcome: Outcome | str | None) -> bool:
+        """Passed by a vote or approved as an emergency use."""
+        return status == ProposalStatus.approved or (
+            status == ProposalStatus.closed and outcome == Outcome.passed)
+
+    @property
+    def decided(self) -> bool:
+        """Decided as stored (the vote frozen): spending on it may be booked."""
+        return self.is_decided(self.status, self.outcome)
+
+    @hybrid_method
+    def opening_due(self, now: datetime) -> bool:
+        """A scheduled vote whose ``opens_at`` has come (the job or the sweep starts it)."""
+        return (self.status == ProposalStatus.scheduled and self.opens_at is not None
+                and self.opens_at <= now)
+
+    @opening_due.inplace.expression
+    @classmethod
+    def _opening_due_expression(cls, now: datetime):
+        return and_(cls.status == ProposalStatus.scheduled, cls.opens_at <= now)
 
 
 class FundEligibleRoom(Base):
@@ -147,6 +201,22 @@ class FundEligibleRoom(Base):
     owner_key: Mapped[int]
     owner_name: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(100))
+
+    # Who votes for a room in scope: a user bound to it as owner, the binding verified
+    # against the owner of record the snapshot names (owners are fixed when voting
+    # opens, DOMAIN.md: a sale afterwards moves no vote). Never the developer (key 0).
+    # ``RoomBinding.is_current_owner`` is the rule for rights today; this one is for
+    # the vote, by the snapshot.
+    @hybrid_method
+    def voted_for_by(self, binding: RoomBinding) -> bool:
+        return (binding.room_id == self.room_id and binding.relation == Role.owner
+                and self.owner_key > 0 and binding.owner_id == self.owner_key)
+
+    @voted_for_by.inplace.expression
+    @classmethod
+    def _voted_for_by_expression(cls, binding: type[RoomBinding]):
+        return and_(binding.room_id == cls.room_id, binding.relation == Role.owner,
+                    cls.owner_key > 0, binding.owner_id == cls.owner_key)
 
 
 class FundBallot(Base):
@@ -176,6 +246,17 @@ class FundBallot(Base):
     rooms: Mapped[list[FundBallotRoom]] = relationship(
         back_populates="ballot", order_by="FundBallotRoom.room_id")
 
+    @property
+    def snapshot_rooms(self) -> list[FundEligibleRoom]:
+        """The rooms this ballot covers, as the snapshot has them (label, area, owner)."""
+        return [link.snapshot for link in self.rooms]
+
+    @property
+    def voter_name(self) -> str | None:
+        """The owner of record who cast it, as the snapshot names them."""
+        rooms = self.snapshot_rooms
+        return rooms[0].owner_name if rooms else None
+
 
 class FundBallotRoom(Base):
     """A room covered by a ballot. The primary key (proposal, room) is the database's
@@ -195,6 +276,8 @@ class FundBallotRoom(Base):
                                            index=True)
 
     ballot: Mapped[FundBallot] = relationship(back_populates="rooms")
+    # the room as the snapshot has it (label, area, owner)
+    snapshot: Mapped[FundEligibleRoom] = relationship(viewonly=True)
 
 
 class FundSignature(Base):

@@ -1,5 +1,7 @@
 """Maintenance-fund decisions (维修资金): proposals, ballots, tally, audit log, and the
-fund ledger. Thin: schemas validate, services decide, one commit per change."""
+fund ledger. Thin: schemas validate, services decide, and every response is dumped
+by the schema its route declares (a list row and the detail share one). The
+request's one commit is App.dispatch_request's; GETs change nothing."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -9,7 +11,19 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from backend.auth import current_user
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
-from backend.models import Building, Community, FundBallot, FundProposal, FundRule, ProposalStatus, User
+from backend.models import (
+    BallotChoice,
+    Building,
+    Community,
+    FundBallot,
+    FundProposal,
+    FundRule,
+    ObjectionBasis,
+    ProposalStatus,
+    SignerRole,
+    User,
+    utcnow,
+)
 from backend.routes.common import (
     Blueprint,
     LocalDateTime,
@@ -20,6 +34,7 @@ from backend.routes.common import (
     encode_cursor,
     paginate,
 )
+from backend.routes.labels import Label
 from backend.rules.fund_rules import (
     BASIS_LABELS,
     CHOICE_LABELS,
@@ -91,34 +106,64 @@ class FundProposalIn(Schema):
                 raise ValidationError("异议比例应为0到1之间的分数，如 1/3") from exc
 
 
+class FundCodeLabel(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    explanation = fields.String()
+
+
 class FundFiguresOut(Schema):
     rooms = fields.Integer(required=True)
     area_m2 = fields.Decimal(as_string=True, places=2, required=True, attribute="area")
     headcount = fields.Integer(required=True)
 
 
+class FundMeasureOut(Schema):
+    """One comparison the rule makes, with its verdict: the pages draw it as a bar."""
+
+    name = fields.String(required=True, metadata={"description": "e.g. participating_area"})
+    label = fields.String(required=True)
+    group = fields.String(required=True, metadata={"description": "quorum | approval | objection"})
+    group_label = fields.String(required=True)
+    basis = fields.String(required=True, metadata={"description": "area | headcount"})
+    part = fields.String(required=True, metadata={"description": "m² (decimal string) or people"})
+    whole = fields.String(required=True)
+    share = fields.Decimal(as_string=True, required=True, metadata={
+        "description": "part / whole, 4 places"})
+    threshold = fields.String(required=True, metadata={"description": 'e.g. "2/3"'})
+    threshold_share = fields.Decimal(as_string=True, required=True)
+    comparison = fields.String(required=True, metadata={"description": "more_than | at_least"})
+    requirement = fields.String(required=True, metadata={"description": "e.g. 不少于三分之二"})
+    met = fields.Boolean(required=True)
+
+
 class FundTallyOut(Schema):
     proposal_id = fields.Integer(required=True)
     rule = fields.String(required=True)
-    rule_label = fields.String()
-    status = fields.String(required=True)
+    rule_label = Label(RULE_LABELS, "rule", required=True)
+    status = fields.String(required=True, metadata={
+        "description": "closed once the deadline has passed, even before the close job "
+                       "has frozen the result (frozen: false)"})
+    status_label = Label(STATUS_LABELS, "status", required=True)
     eligible = fields.Nested(FundFiguresOut, required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Nested(FundFiguresOut), required=True)
     participating = fields.Nested(FundFiguresOut, required=True)
     outcome = fields.String(required=True,
                             metadata={"description": "pending|passed|rejected|no_quorum"})
-    outcome_label = fields.String()
-    objection_threshold = fields.String()
-    objection_basis = fields.String()
+    outcome_label = Label(OUTCOME_LABELS, "outcome", required=True)
+    measures = fields.List(fields.Nested(FundMeasureOut), required=True)
+    frozen = fields.Boolean(required=True, metadata={"description": "stored and published"})
+    objection_threshold = fields.String(allow_none=True)
+    objection_basis = fields.String(allow_none=True)
     closes_at = LocalDateTime(allow_none=True)
     closed_at = LocalDateTime(allow_none=True)
-    closed_early = fields.Boolean()
+    closed_early = fields.Boolean(allow_none=True)
     chain_head = fields.String(allow_none=True)
     ballots = fields.Integer(allow_none=True)
 
 
 class FundSignatureOut(Schema):
-    role = fields.String(required=True)
+    role = fields.Enum(SignerRole, by_value=True, required=True)
     name = fields.String(required=True)
     signed_at = LocalDateTime(required=True)
 
@@ -127,7 +172,10 @@ class FundRoomRef(Schema):
     room_id = fields.Integer(required=True)
     label = fields.String(required=True)
     area_m2 = fields.Decimal(as_string=True, places=2)
-    voted = fields.Boolean()
+
+
+class FundMyRoomOut(FundRoomRef):
+    voted = fields.Boolean(required=True)
 
 
 class FundBallotOut(Schema):
@@ -136,54 +184,66 @@ class FundBallotOut(Schema):
     receipt = fields.String(required=True, metadata={"description": "keep it to check the audit log"})
     voter_key = fields.Integer(required=True, metadata={
         "description": "the owner of record's key, hashed into the ballot's digest"})
-    choice = fields.String(required=True)
-    choice_label = fields.String(required=True)
-    rooms = fields.List(fields.Nested(FundRoomRef), required=True)
+    choice = fields.Enum(BallotChoice, by_value=True, required=True)
+    choice_label = Label(CHOICE_LABELS, "choice", required=True)
+    rooms = fields.List(fields.Nested(FundRoomRef), required=True, attribute="snapshot_rooms")
     cast_at = LocalDateTime(required=True)
     digest = fields.String(required=True)
     entry_hash = fields.String(required=True)
 
 
 class FundProposalOut(Schema):
-    id = fields.Integer(required=True)
+    """A proposal as it stands now (``services.fund.views.ProposalView``): the same
+    fields and labels in a list row and on the detail."""
+
+    id = fields.Integer(required=True, attribute="proposal.id")
     community = fields.String(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    amount_yuan = Money(required=True)
-    scope = fields.Dict(required=True)
+    title = fields.String(required=True, attribute="proposal.title")
+    description = fields.String(required=True, attribute="proposal.description")
+    amount_yuan = Money(required=True, attribute="proposal.amount")
+    scope = fields.Dict(required=True, attribute="proposal.scope")
     scope_label = fields.String(required=True)
-    rule = fields.String(required=True)
-    rule_label = fields.String(required=True)
-    status = fields.String(required=True)
-    status_label = fields.String(required=True)
-    outcome = fields.String(allow_none=True)
-    outcome_label = fields.String(allow_none=True)
-    objection_threshold = fields.String(required=True)
-    objection_basis = fields.String(required=True)
-    objection_basis_label = fields.String()
-    publicity_days = fields.Integer(required=True)
-    publicity_ends_at = LocalDateTime(allow_none=True)
-    emergency_case = fields.String(allow_none=True)
-    emergency_case_label = fields.String(allow_none=True)
-    opens_at = LocalDateTime(allow_none=True)
-    closes_at = LocalDateTime(allow_none=True)
-    opened_at = LocalDateTime(allow_none=True)
-    closed_at = LocalDateTime(allow_none=True)
-    approved_at = LocalDateTime(allow_none=True)
-    created_at = LocalDateTime(required=True)
-    created_by = fields.String(allow_none=True)
-    chain_head = fields.String(allow_none=True)
-    ballot_count = fields.Integer(allow_none=True)
-    explanation = fields.String()
-    signatures = fields.List(fields.Nested(FundSignatureOut))
-    # detail only
-    tally = fields.Nested(FundTallyOut, allow_none=True)
-    my_rooms = fields.List(fields.Nested(FundRoomRef), metadata={
+    rule = fields.Enum(FundRule, by_value=True, required=True, attribute="proposal.rule")
+    rule_label = Label(RULE_LABELS, "proposal.rule", required=True)
+    status = fields.Enum(ProposalStatus, by_value=True, required=True, metadata={
+        "description": "closed once the deadline has passed (the result as it will be "
+                       "frozen), even before the close job has run"})
+    status_label = Label(STATUS_LABELS, "status", required=True)
+    outcome = fields.String(allow_none=True, required=True)
+    outcome_label = Label(OUTCOME_LABELS, "outcome", allow_none=True, required=True)
+    objection_threshold = fields.String(required=True, attribute="proposal.objection_threshold")
+    objection_basis = fields.Enum(ObjectionBasis, by_value=True, required=True,
+                                  attribute="proposal.objection_basis")
+    objection_basis_label = Label(BASIS_LABELS, "proposal.objection_basis", required=True)
+    publicity_days = fields.Integer(required=True, attribute="proposal.publicity_days")
+    publicity_ends_at = LocalDateTime(allow_none=True, required=True)
+    emergency_case = fields.String(allow_none=True, required=True, attribute="proposal.emergency_case")
+    emergency_case_label = Label(EMERGENCY_CASES, "proposal.emergency_case", allow_none=True,
+                                 required=True)
+    opens_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.opens_at")
+    closes_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.closes_at")
+    opened_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.opened_at")
+    closed_at = LocalDateTime(allow_none=True, required=True)
+    approved_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.approved_at")
+    created_at = LocalDateTime(required=True, attribute="proposal.created_at")
+    created_by = fields.String(allow_none=True, required=True)
+    chain_head = fields.String(allow_none=True, required=True)
+    ballot_count = fields.Integer(allow_none=True, required=True)
+    signatures = fields.List(fields.Nested(FundSignatureOut), required=True,
+                             attribute="proposal.signatures")
+
+
+class FundProposalDetailOut(FundProposalOut):
+    explanation = fields.String(required=True)
+    choices = fields.List(fields.Nested(FundCodeLabel), required=True, metadata={
+        "description": "what a ballot may say under the rule (none for emergency use)"})
+    tally = fields.Nested(FundTallyOut, allow_none=True, required=True)
+    my_rooms = fields.List(fields.Nested(FundMyRoomOut), required=True, metadata={
         "description": "rooms the caller votes for as owner of record, with whether voted"})
-    my_ballots = fields.List(fields.Nested(FundBallotOut))
-    can_vote = fields.Boolean()
-    can_manage = fields.Boolean()
-    paid_yuan = Money(allow_none=True)
+    my_ballots = fields.List(fields.Nested(FundBallotOut), required=True)
+    can_vote = fields.Boolean(required=True)
+    can_manage = fields.Boolean(required=True)
+    paid_yuan = Money(allow_none=True, required=True)
 
 
 class FundProposalPage(Schema):
@@ -209,10 +269,10 @@ class FundBallotIn(Schema):
 
 class FundCommitteeBallotOut(Schema):
     seq = fields.Integer(required=True)
-    voter = fields.String(allow_none=True)
-    rooms = fields.List(fields.Nested(FundRoomRef), required=True)
-    choice = fields.String(required=True)
-    choice_label = fields.String(required=True)
+    voter = fields.String(allow_none=True, attribute="voter_name")
+    rooms = fields.List(fields.Nested(FundRoomRef), required=True, attribute="snapshot_rooms")
+    choice = fields.Enum(BallotChoice, by_value=True, required=True)
+    choice_label = Label(CHOICE_LABELS, "choice", required=True)
     cast_at = LocalDateTime(required=True)
 
 
@@ -238,7 +298,8 @@ class FundAuditEntryOut(Schema):
     entry_hash = fields.String(required=True)
     mine = fields.Boolean(required=True)
     receipt = fields.String(metadata={"description": "only on your own entries"})
-    choice = fields.String(metadata={"description": "committee, or your own entry"})
+    choice = fields.Enum(BallotChoice, by_value=True,
+                         metadata={"description": "committee, or your own entry"})
     voter = fields.String(metadata={"description": "committee only"})
     rooms = fields.List(fields.Nested(FundRoomRef), metadata={"description": "committee, or your own"})
 
@@ -297,12 +358,6 @@ class FundRulesArgs(Schema):
     community = fields.String(load_default=None)
 
 
-class FundCodeLabel(Schema):
-    code = fields.String(required=True)
-    label = fields.String(required=True)
-    explanation = fields.String()
-
-
 class FundRulesOut(Schema):
     rules = fields.List(fields.Nested(FundCodeLabel), required=True)
     emergency_cases = fields.List(fields.Nested(FundCodeLabel), required=True)
@@ -313,94 +368,15 @@ class FundRulesOut(Schema):
     headcount_note = fields.String(required=True)
 
 
-# ------------------------------------------------------------------ payloads
-def _proposal_payload(user: User, proposal: FundProposal, detail: bool = False) -> dict:
-    creator = db.session.get(User, proposal.created_by_id) if proposal.created_by_id else None
-    payload = {
-        "id": proposal.id, "community": db.session.get(Community, proposal.community_id).name,
-        "title": proposal.title, "description": proposal.description,
-        "amount_yuan": proposal.amount, "scope": proposal.scope,
-        "scope_label": fund_service.scope_label(proposal), "rule": proposal.rule.value,
-        "rule_label": RULE_LABELS[proposal.rule.value], "status": proposal.status.value,
-        "status_label": STATUS_LABELS[proposal.status.value],
-        "outcome": proposal.outcome.value if proposal.outcome else None,
-        "outcome_label": OUTCOME_LABELS[proposal.outcome.value] if proposal.outcome else None,
-        "objection_threshold": proposal.objection_threshold,
-        "objection_basis": proposal.objection_basis.value,
-        "objection_basis_label": BASIS_LABELS[proposal.objection_basis.value],
-        "publicity_days": proposal.publicity_days,
-        "publicity_ends_at": fund_service.publicity_ends_at(proposal),
-        "emergency_case": proposal.emergency_case,
-        "emergency_case_label": EMERGENCY_CASES.get(proposal.emergency_case or ""),
-        "opens_at": proposal.opens_at, "closes_at": proposal.closes_at,
-        "opened_at": proposal.opened_at, "closed_at": proposal.closed_at,
-        "approved_at": proposal.approved_at, "created_at": proposal.created_at,
-        "created_by": (creator.name or creator.username) if creator else None,
-        "chain_head": proposal.chain_head, "ballot_count": proposal.ballot_count,
-        "signatures": [{"role": s.role.value, "name": s.name, "signed_at": s.signed_at}
-                       for s in proposal.signatures],
-    }
-    if not detail:
-        return payload
-    payload["explanation"] = explain_rule(proposal.rule.value, proposal.objection_threshold,
-                                          proposal.objection_basis.value, proposal.publicity_days)
-    rooms = fund_ballots.my_rooms(user, proposal)
-    payload["my_rooms"] = [{"room_id": r.room_id, "label": r.label, "area_m2": r.area_m2,
-                            "voted": voted} for r, voted in rooms]
-    payload["my_ballots"] = [_ballot_payload(b) for b in fund_ballots.my_ballots(user, proposal)]
-    payload["can_vote"] = proposal.status == ProposalStatus.voting and any(not v for _, v in rooms)
-    payload["can_manage"] = proposal.community_id in fund_service.managing_community_ids(user)
-    payload["tally"] = (_tally_payload(proposal) if proposal.rule != FundRule.emergency
-                        and proposal.status not in (ProposalStatus.draft, ProposalStatus.scheduled)
-                        else None)
-    decided = proposal.status == ProposalStatus.approved or proposal.outcome is not None
-    payload["paid_yuan"] = fund_ledger.paid_for(proposal.id) if decided else None
-    return payload
-
-
-def _ballot_payload(ballot, rooms=None) -> dict:
-    if rooms is None:
-        rooms = fund_ballots.ballot_rooms([ballot.id]).get(ballot.id, [])
-    return {
-        "proposal_id": ballot.proposal_id, "seq": ballot.seq, "receipt": ballot.receipt,
-        "voter_key": ballot.voter_key,
-        "choice": ballot.choice.value, "choice_label": CHOICE_LABELS[ballot.choice.value],
-        "rooms": [{"room_id": r.room_id, "label": r.label, "area_m2": r.area_m2} for r in rooms],
-        "cast_at": ballot.cast_at, "digest": ballot.digest, "entry_hash": ballot.entry_hash,
-    }
-
-
-def _tally_payload(proposal: FundProposal) -> dict:
-    tally = fund_service.compute_tally(proposal)
-    return {
-        "proposal_id": proposal.id, "rule": tally.rule,
-        "rule_label": tally.extra.get("rule_label"), "status": proposal.status.value,
-        "eligible": tally.eligible, "counts": tally.counts, "participating": tally.participating,
-        "outcome": tally.outcome, "outcome_label": OUTCOME_LABELS[tally.outcome],
-        **{k: tally.extra[k] for k in ("objection_threshold", "objection_basis", "closed_early")
-           if k in tally.extra},
-        "closes_at": proposal.closes_at, "closed_at": proposal.closed_at,
-        "chain_head": proposal.chain_head, "ballots": proposal.ballot_count,
-    }
-
-
-def _current(proposal_id: int) -> tuple[User, FundProposal]:
-    """The caller and the proposal, brought up to date with the clock first (a vote
-    past its deadline closes on this read, if no job has closed it yet)."""
-    user = current_user()
-    proposal = fund_service.get_proposal(user, proposal_id)
-    return user, proposal
-
-
 # ------------------------------------------------------------------ proposals
 @blp.route("/fund-proposals", methods=["POST"])
 @blp.arguments(FundProposalIn)
-@blp.response(201, FundProposalOut)
+@blp.response(201, FundProposalDetailOut)
 def create_proposal(data):
     """Draft a use of the maintenance fund (committee or manager)."""
     user = current_user()
     proposal = fund_service.create_proposal(user, data)
-    return _proposal_payload(user, proposal, detail=True)
+    return fund_service.detail_of(user, proposal, utcnow())
 
 
 @blp.route("/fund-proposals", methods=["GET"])
@@ -411,52 +387,57 @@ def list_proposals(args):
     user = current_user()
     items, cursor = paginate(db.session, fund_service.list_proposals(user, args["status"]),
                              FundProposal.id, args["limit"], args["cursor"])
-    return {"items": [_proposal_payload(user, p) for p in items], "next_cursor": cursor}
+    now = utcnow()
+    return {"items": [fund_service.view_of(p, now) for p in items], "next_cursor": cursor}
 
 
 @blp.route("/fund-proposals/<id:proposal_id>", methods=["GET"])
-@blp.response(200, FundProposalOut)
+@blp.response(200, FundProposalDetailOut)
 def get_proposal(proposal_id):
-    """One proposal with its tally, the caller's rooms in scope and own ballot."""
-    user, proposal = _current(proposal_id)
-    return _proposal_payload(user, proposal, detail=True)
+    """One proposal with its tally, the caller's rooms in scope and own ballots. Past
+    its deadline a vote shows as closed with the outcome the close will freeze (the
+    scheduled job or the sweep freezes it; a read changes nothing)."""
+    user = current_user()
+    proposal = fund_service.get_proposal(user, proposal_id)
+    return fund_service.detail_of(user, proposal, utcnow())
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/open", methods=["POST"])
-@blp.response(200, FundProposalOut)
+@blp.response(200, FundProposalDetailOut)
 def open_proposal(proposal_id):
     """Start voting: rooms, areas and owners are snapshotted; owners in scope are told."""
     user = current_user()
     proposal = fund_service.open_proposal(user, proposal_id)
-    return _proposal_payload(user, proposal, detail=True)
+    return fund_service.detail_of(user, proposal, utcnow())
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/sign", methods=["POST"])
 @blp.arguments(FundSignIn)
-@blp.response(200, FundProposalOut)
+@blp.response(200, FundProposalDetailOut)
 def sign_proposal(data, proposal_id):
     """Sign an emergency use (a committee member and the manager); approved with both."""
     user = current_user()
     proposal = fund_service.sign_proposal(user, proposal_id, data["as_"])
-    return _proposal_payload(user, proposal, detail=True)
+    return fund_service.detail_of(user, proposal, utcnow())
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/close", methods=["POST"])
-@blp.response(200, FundProposalOut)
+@blp.response(200, FundProposalDetailOut)
 def close_proposal(proposal_id):
     """Close voting now, freeze and publish the result (committee). Voting also closes
     by itself at ``closes_at``."""
-    user, proposal = _current(proposal_id)
-    proposal = fund_service.close_by_committee(user, proposal.id)
-    return _proposal_payload(user, proposal, detail=True)
+    user = current_user()
+    proposal = fund_service.close_by_committee(user, proposal_id)
+    return fund_service.detail_of(user, proposal, utcnow())
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/tally", methods=["GET"])
 @blp.response(200, FundTallyOut)
 def tally(proposal_id):
-    """Aggregate figures (live while voting, frozen once closed)."""
-    _, proposal = _current(proposal_id)
-    return _tally_payload(proposal)
+    """Aggregate figures and the rule's comparisons (live while voting; past the
+    deadline, as the close will freeze them; frozen once closed)."""
+    proposal = fund_service.get_proposal(current_user(), proposal_id)
+    return fund_service.current_tally(proposal, utcnow())
 
 
 # ------------------------------------------------------------------ ballots
@@ -465,11 +446,9 @@ def tally(proposal_id):
 @blp.response(201, FundBallotOut)
 def cast_ballot(data, proposal_id):
     """Vote (owner of record of a room in scope). The choice covers all the owner's
-    rooms in scope and is final. Keep the receipt to check the audit log."""
-    user, proposal = _current(proposal_id)
-    cast = fund_ballots.cast_ballot(user, proposal.id, data["room_id"], data["choice"])
-    payload = _ballot_payload(cast.ballot, cast.rooms)
-    return payload
+    rooms in scope and is final. Keep the receipt to check the audit log. After the
+    deadline: 409 ``voting_closed``."""
+    return fund_ballots.cast_ballot(current_user(), proposal_id, data["room_id"], data["choice"])
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/ballots", methods=["GET"])
@@ -477,21 +456,28 @@ def cast_ballot(data, proposal_id):
 @blp.response(200, FundBallotPage)
 def list_ballots(args, proposal_id):
     """Who chose what: committee members see every ballot, anyone else their own."""
-    user, proposal = _current(proposal_id)
-    query = fund_ballots.ballots_query(user, proposal)
-    items, cursor = paginate(db.session, query, FundBallot.id, args["limit"],
-                             args["cursor"], descending=False)
-    rooms = fund_ballots.ballot_rooms([b.id for b in items])
-    voters = {r.owner_key: r.owner_name for rs in rooms.values() for r in rs}
-    return {
-        "items": [{
-            "seq": b.seq, "voter": voters.get(b.voter_key), "choice": b.choice.value,
-            "choice_label": CHOICE_LABELS[b.choice.value], "cast_at": b.cast_at,
-            "rooms": [{"room_id": r.room_id, "label": r.label, "area_m2": r.area_m2}
-                      for r in rooms.get(b.id, [])],
-        } for b in items],
-        "next_cursor": cursor, "all_visible": fund_service.is_committee_of(user, proposal),
-    }
+    user = current_user()
+    proposal = fund_service.get_proposal(user, proposal_id)
+    items, cursor = paginate(db.session, fund_ballots.ballots_query(user, proposal), FundBallot.id,
+                             args["limit"], args["cursor"], descending=False)
+    return {"items": items, "next_cursor": cursor,
+            "all_visible": fund_service.is_committee_of(user, proposal)}
+
+
+def _audit_entry(ballot: FundBallot, view: fund_ballots.AuditView) -> dict:
+    """What the caller may see of one log entry: digests and hashes for everyone; the
+    receipt and choice of their own; choices, voters and rooms for the committee."""
+    mine = ballot.id in view.mine
+    entry = {"seq": ballot.seq, "cast_at": ballot.cast_at, "digest": ballot.digest,
+             "prev_hash": ballot.prev_hash, "entry_hash": ballot.entry_hash, "mine": mine}
+    if mine:
+        entry["receipt"] = ballot.receipt
+    if mine or view.full:
+        entry["choice"] = ballot.choice
+    if view.full:
+        entry["voter"] = ballot.voter_name
+        entry["rooms"] = ballot.snapshot_rooms
+    return entry
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/audit", methods=["GET"])
@@ -501,30 +487,17 @@ def audit(args, proposal_id):
     """The hash-chained ballot log. Everyone who may see the proposal gets digests and
     hashes (and can check the chain links up to the published head); ``?receipt=``
     finds the entry of a receipt; choices and voters are shown to the committee."""
-    user, proposal = _current(proposal_id)
-    after = decode_cursor(args["cursor"])
+    user = current_user()
+    proposal = fund_service.get_proposal(user, proposal_id)
     view, next_seq = fund_ballots.audit(user, proposal, receipt=args["receipt"],
-                                        limit=args["limit"], after_seq=after, check=args["verify"])
-    entries = []
-    for ballot in view.entries:
-        mine = ballot.id in view.mine
-        entry = {"seq": ballot.seq, "cast_at": ballot.cast_at, "digest": ballot.digest,
-                 "prev_hash": ballot.prev_hash, "entry_hash": ballot.entry_hash, "mine": mine}
-        if mine:
-            entry["receipt"] = ballot.receipt
-        if mine or view.full:
-            entry["choice"] = ballot.choice.value
-        if view.full:
-            rooms = view.rooms.get(ballot.id, [])
-            entry["voter"] = rooms[0].owner_name if rooms else None
-            entry["rooms"] = [{"room_id": r.room_id, "label": r.label, "area_m2": r.area_m2}
-                              for r in rooms]
-        entries.append(entry)
+                                        limit=args["limit"], after_seq=decode_cursor(args["cursor"]),
+                                        check=args["verify"])
     return {
         "proposal_id": proposal.id, "algorithm": "sha256", "genesis_hash": view.genesis_hash,
         "head": view.head, "published_head": view.published_head, "ballots": view.ballots,
         "intact": view.intact, "problems": view.problems, "receipt_found": view.receipt_found,
-        "entries": entries, "next_cursor": encode_cursor(next_seq) if next_seq else None,
+        "entries": [_audit_entry(b, view) for b in view.entries],
+        "next_cursor": encode_cursor(next_seq) if next_seq else None,
     }
 
 
@@ -534,7 +507,8 @@ def audit(args, proposal_id):
 @blp.response(201, FundLedgerLineOut)
 def record_payment(data, proposal_id):
     """Book a payment for a passed or approved use (manager); never above its amount."""
-    user, proposal = _current(proposal_id)
+    user = current_user()
+    proposal = fund_service.get_proposal(user, proposal_id)
     entry = fund_ledger.record_payment(user, proposal, data["amount_yuan"], paid_on=data["paid_on"],
                                        description=data["description"], ref=data["ref"])
     building = db.session.get(Building, entry.building_id) if entry.building_id else None

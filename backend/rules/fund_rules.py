@@ -1,25 +1,31 @@
 """Names and fixed lists of maintenance-fund decisions (专项维修资金), in the words
-owners read: rule labels, the emergency cases that may skip a vote, status and
-outcome labels, and a plain-language explanation of each rule (pages and the bot).
+owners read: one label per code (rules, statuses, outcomes, choices, bases, emergency
+cases, the comparisons a tally makes), and a plain-language explanation of each rule.
+The pages, the notifications and the bot all read these; the pages get them from
+``GET /api/v1/labels`` and the payloads, never from a copy of their own.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
-from backend.rules.tally import parse_threshold
+from backend.rules.tally import (
+    APPROVAL_GROUP,
+    OBJECTION_GROUP,
+    QUORUM,
+    QUORUM_GROUP,
+    SUPERMAJORITY,
+    Measure,
+    parse_threshold,
+)
 
+# The rule's name as every page, notice and answer shows it. civil_code_use: owners
+# with 2/3 of the area and 2/3 of the headcount take part, more than half of the
+# participating area and headcount approve; civil_code_major: at least 3/4 of them.
 RULE_LABELS: dict[str, str] = {
-    "objection": "否定表决（异议不超过规定比例即通过）",
-    "civil_code_use": "民法典第二百七十八条：使用维修资金（双过半）",
-    "civil_code_major": "民法典第二百七十八条：筹集资金、改建重建、改变共有部分用途（双四分之三）",
-    "emergency": "应急使用（无需表决）",
-}
-
-RULE_SHORT_LABELS: dict[str, str] = {
     "objection": "否定表决",
-    "civil_code_use": "双过半表决",
-    "civil_code_major": "双四分之三表决",
-    "emergency": "应急使用",
+    "civil_code_use": "双过半（参与表决）",
+    "civil_code_major": "双四分之三（参与表决）",
+    "emergency": "应急使用（无需表决）",
 }
 
 # 应急使用 (Ministry of Housing order No. 165 art. 24 and local lists): the only cases in
@@ -38,18 +44,18 @@ STATUS_LABELS: dict[str, str] = {
     "scheduled": "待开始",
     "voting": "表决中",
     "closed": "已结束",
-    "approved": "已批准（应急）",
+    "approved": "已批准",
 }
 
 OUTCOME_LABELS: dict[str, str] = {
-    "pending": "表决中",
+    "pending": "表决进行中",
     "passed": "通过",
     "rejected": "未通过",
-    "no_quorum": "参与表决的业主未达到法定比例",
+    "no_quorum": "参与未达法定比例",
 }
 
 CHOICE_LABELS: dict[str, str] = {
-    "object": "反对（提出异议）",
+    "object": "提出异议",
     "approve": "同意",
     "oppose": "反对",
     "abstain": "弃权",
@@ -61,6 +67,33 @@ BASIS_LABELS: dict[str, str] = {
     "either": "面积或人数任一项超过",
     "both": "面积和人数均超过",
 }
+
+
+# What each comparison of a tally (backend/rules/tally.py ``Measure``) measures.
+MEASURE_LABELS: dict[str, str] = {
+    "participating_area": "参与表决面积",
+    "participating_headcount": "参与表决人数",
+    "approving_area": "同意面积",
+    "approving_headcount": "同意人数",
+    "objecting_area": "异议面积",
+    "objecting_headcount": "异议人数",
+}
+
+COMPARISON_LABELS: dict[str, str] = {"more_than": "超过", "at_least": "不少于"}
+
+# Headings of the groups of comparisons (the wholes they are shares of).
+MEASURE_GROUP_LABELS: dict[str, str] = {
+    QUORUM_GROUP: "参与情况（占范围内总数）",
+    APPROVAL_GROUP: "同意情况（占参与表决的）",
+    OBJECTION_GROUP: "异议情况（占范围内总数）",
+}
+
+
+def requirement_text(measure: Measure) -> str:
+    """What a comparison asks, in words: "不少于三分之二", "超过二分之一",
+    "超过三分之一即否决"."""
+    text = COMPARISON_LABELS[measure.comparison] + fraction_label(measure.threshold)
+    return text + "即否决" if measure.group == OBJECTION_GROUP else text
 
 
 def fraction_label(value: Fraction | str) -> str:
@@ -94,15 +127,17 @@ def explain_rule(rule: str, threshold: Fraction | str = "1/3", basis: str = "eit
         return (f"采用否定表决：使用方案公示后，业主只需对不同意的方案提出异议，未提出异议视为同意。"
                 f"{condition}时方案不通过，否则通过（恰好等于{share}不算超过）。"
                 f"表决结果公示{publicity_days}天。")
+    quorum = fraction_label(QUORUM)
     if rule == "civil_code_use":
-        return ("依据民法典第二百七十八条，使用维修资金须由专有部分面积占比三分之二以上且人数占比"
-                "三分之二以上的业主参与表决，并经参与表决专有部分面积过半数且参与表决人数过半数的业主同意"
+        return (f"依据民法典第二百七十八条，使用维修资金须由专有部分面积占比{quorum}以上且人数占比"
+                f"{quorum}以上的业主参与表决，并经参与表决专有部分面积过半数且参与表决人数过半数的业主同意"
                 "（恰好一半不算过半；弃权计入参与）。"
                 f"表决结果公示{publicity_days}天。")
     if rule == "civil_code_major":
+        share = fraction_label(SUPERMAJORITY)
         return ("依据民法典第二百七十八条，筹集维修资金、改建重建建筑物、改变共有部分用途，须由专有部分面积"
-                "占比三分之二以上且人数占比三分之二以上的业主参与表决，并经参与表决专有部分面积四分之三以上"
-                "且参与表决人数四分之三以上的业主同意（弃权计入参与）。"
+                f"占比{quorum}以上且人数占比{quorum}以上的业主参与表决，并经参与表决专有部分面积{share}以上"
+                f"且参与表决人数{share}以上的业主同意（弃权计入参与）。"
                 f"表决结果公示{publicity_days}天。")
     if rule == "emergency":
         cases = "；".join(EMERGENCY_CASES.values())

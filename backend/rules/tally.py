@@ -7,9 +7,11 @@ one owner of record counts as one person however many rooms they hold in scope, 
 all unsold rooms held by the developer count as one person together. A snapshot row
 carries an ``owner_key``: the owner of record's id, or ``DEVELOPER_KEY`` (0).
 
-Vote rules are a registry keyed by name (``RULES``), each knowing its choices and
-how to decide. Thresholds are exact fractions: "exactly 1/3 objecting" is not
-"more than 1/3", and decimals of area are compared without rounding.
+Vote rules are a registry keyed by name (``RULES``), each knowing its choices, the
+comparisons it makes (``measures``: part of a whole against a share, what the pages
+draw as bars) and how those comparisons decide. Thresholds are exact fractions:
+"exactly 1/3 objecting" is not "more than 1/3", and decimals of area are compared
+without rounding.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ DEVELOPER_KEY = 0  # all unsold rooms: one person together (the developer)
 
 PASSED, REJECTED, NO_QUORUM, PENDING = "passed", "rejected", "no_quorum", "pending"
 BASES = ("area", "headcount", "either", "both")
-DEFAULT_THRESHOLD = Fraction(1, 3)
+DEFAULT_THRESHOLD = Fraction(1, 3)  # 否定表决: rejected when objections exceed it
+DEFAULT_BASIS = "either"
 QUORUM = Fraction(2, 3)  # 民法典 art. 278: 2/3 of area AND 2/3 of headcount take part
 MAJORITY = Fraction(1, 2)  # more than half of the participating area and headcount
 SUPERMAJORITY = Fraction(3, 4)  # at least three quarters (items 6-8)
@@ -87,6 +90,11 @@ def aggregate(choices_of_rule: Iterable[str], snapshot: Iterable[EligibleRoom],
 
 
 # ------------------------------------------------------------------ comparisons
+MORE_THAN, AT_LEAST = "more_than", "at_least"
+AREA, HEADCOUNT = "area", "headcount"
+QUORUM_GROUP, APPROVAL_GROUP, OBJECTION_GROUP = "quorum", "approval", "objection"
+
+
 def _more_than(part, share: Fraction, whole) -> bool:
     """part > share × whole, exactly (Decimal and int both convert to Fraction)."""
     return Fraction(part) > share * Fraction(whole)
@@ -94,6 +102,39 @@ def _more_than(part, share: Fraction, whole) -> bool:
 
 def _at_least(part, share: Fraction, whole) -> bool:
     return Fraction(part) >= share * Fraction(whole)
+
+
+_COMPARE = {MORE_THAN: _more_than, AT_LEAST: _at_least}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One comparison a rule makes: ``part`` of ``whole`` (area in m² or headcount)
+    against ``threshold``, either strictly more than it or at least it."""
+
+    name: str  # e.g. "participating_area"
+    group: str  # QUORUM_GROUP, APPROVAL_GROUP or OBJECTION_GROUP
+    basis: str  # AREA or HEADCOUNT
+    part: Decimal | int
+    whole: Decimal | int
+    threshold: Fraction
+    comparison: str  # MORE_THAN or AT_LEAST
+
+    @property
+    def met(self) -> bool:
+        return _COMPARE[self.comparison](self.part, self.threshold, self.whole)
+
+    @property
+    def share(self) -> Fraction:
+        """part / whole, exactly (0 of nothing is 0)."""
+        return Fraction(self.part) / Fraction(self.whole) if self.whole else Fraction(0)
+
+
+def _pair(group: str, prefix: str, part: Figures, whole: Figures, threshold: Fraction,
+          comparison: str) -> list[Measure]:
+    return [Measure(f"{prefix}_{AREA}", group, AREA, part.area, whole.area, threshold, comparison),
+            Measure(f"{prefix}_{HEADCOUNT}", group, HEADCOUNT, part.headcount, whole.headcount,
+                    threshold, comparison)]
 
 
 def parse_threshold(text: str | Fraction) -> Fraction:
@@ -129,13 +170,17 @@ class Settings:
     """Per-proposal settings of the objection rule (cities differ)."""
 
     threshold: Fraction = DEFAULT_THRESHOLD
-    basis: str = "either"
+    basis: str = DEFAULT_BASIS
 
 
 class VoteRule(ABC):
     name: str = ""
     choices: tuple[str, ...] = ()
     votes = True
+
+    def measures(self, counts: Counts, settings: Settings = Settings()) -> list[Measure]:
+        """The comparisons ``decide`` makes, in the order the pages show them."""
+        return []
 
     @abstractmethod
     def decide(self, counts: Counts, settings: Settings = Settings()) -> str:
@@ -150,12 +195,14 @@ class ObjectionRule(VoteRule):
     name = "objection"
     choices = ("object",)
 
+    def measures(self, counts: Counts, settings: Settings = Settings()) -> list[Measure]:
+        return _pair(OBJECTION_GROUP, "objecting", counts.choice("object"), counts.eligible,
+                     settings.threshold, MORE_THAN)
+
     def decide(self, counts: Counts, settings: Settings = Settings()) -> str:
         if settings.basis not in BASES:
             raise ValueError(f"unknown basis {settings.basis!r}")
-        objecting, scope = counts.choice("object"), counts.eligible
-        by_area = _more_than(objecting.area, settings.threshold, scope.area)
-        by_head = _more_than(objecting.headcount, settings.threshold, scope.headcount)
+        by_area, by_head = (m.met for m in self.measures(counts, settings))
         rejected = {
             "area": by_area,
             "headcount": by_head,
@@ -175,19 +222,20 @@ class CivilCodeRule(VoteRule):
     def __init__(self, name: str, share: Fraction, strictly_more: bool):
         self.name, self.share, self.strictly_more = name, share, strictly_more
 
+    def measures(self, counts: Counts, settings: Settings = Settings()) -> list[Measure]:
+        return (_pair(QUORUM_GROUP, "participating", counts.participating, counts.eligible,
+                      QUORUM, AT_LEAST)
+                + _pair(APPROVAL_GROUP, "approving", counts.choice("approve"), counts.participating,
+                        self.share, MORE_THAN if self.strictly_more else AT_LEAST))
+
     def quorum(self, counts: Counts) -> bool:
-        part, scope = counts.participating, counts.eligible
-        return (scope.rooms > 0
-                and _at_least(part.area, QUORUM, scope.area)
-                and _at_least(part.headcount, QUORUM, scope.headcount))
+        return counts.eligible.rooms > 0 and all(
+            m.met for m in self.measures(counts) if m.group == QUORUM_GROUP)
 
     def decide(self, counts: Counts, settings: Settings = Settings()) -> str:
         if not self.quorum(counts):
             return NO_QUORUM
-        approve, part = counts.choice("approve"), counts.participating
-        compare = _more_than if self.strictly_more else _at_least
-        passed = (compare(approve.area, self.share, part.area)
-                  and compare(approve.headcount, self.share, part.headcount))
+        passed = all(m.met for m in self.measures(counts) if m.group == APPROVAL_GROUP)
         return PASSED if passed else REJECTED
 
 

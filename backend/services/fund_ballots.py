@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
@@ -33,134 +33,86 @@ from backend.models import (
     FundProposal,
     FundRule,
     ProposalStatus,
-    Role,
-    RoomBinding,
     User,
     utcnow,
 )
 from backend.rules import fund_chain
 from backend.rules.fund_rules import CHOICE_LABELS
-from backend.rules.tally import DEVELOPER_KEY, RULES, aggregate
-from backend.services import fund as fund_service
-
-
-# ------------------------------------------------------------------ voter identity
-def voter_keys(user: User, proposal_id: int) -> set[int]:
-    """The owner keys (owners of record, per the snapshot) the user votes for."""
-    return set(db.session.scalars(
-        select(FundEligibleRoom.owner_key).distinct()
-        .join(RoomBinding, RoomBinding.room_id == FundEligibleRoom.room_id)
-        .where(FundEligibleRoom.proposal_id == proposal_id, RoomBinding.user_id == user.id,
-               RoomBinding.relation == Role.owner, RoomBinding.owner_id == FundEligibleRoom.owner_key,
-               FundEligibleRoom.owner_key > 0)
-    ))
-
-
-def voted_keys(proposal_id: int, keys: set[int]) -> set[int]:
-    if not keys:
-        return set()
-    return set(db.session.scalars(select(FundBallot.voter_key).where(
-        FundBallot.proposal_id == proposal_id, FundBallot.voter_key.in_(keys))))
-
-
-def my_rooms(user: User, proposal: FundProposal) -> list[tuple[FundEligibleRoom, bool]]:
-    """The snapshot rooms the user's choice covers, each with whether it is voted."""
-    keys = voter_keys(user, proposal.id)
-    if not keys:
-        return []
-    rows = db.session.execute(
-        select(FundEligibleRoom, FundBallotRoom.ballot_id)
-        .outerjoin(FundBallotRoom, and_(FundBallotRoom.proposal_id == FundEligibleRoom.proposal_id,
-                                        FundBallotRoom.room_id == FundEligibleRoom.room_id))
-        .where(FundEligibleRoom.proposal_id == proposal.id, FundEligibleRoom.owner_key.in_(keys))
-        .order_by(FundEligibleRoom.room_id)
-    ).all()
-    return [(room, ballot_id is not None) for room, ballot_id in rows]
-
-
-def my_ballots(user: User, proposal: FundProposal) -> list[FundBallot]:
-    keys = voter_keys(user, proposal.id)
-    if not keys:
-        return []
-    return list(db.session.scalars(
-        select(FundBallot).where(FundBallot.proposal_id == proposal.id, FundBallot.voter_key.in_(keys))
-        .order_by(FundBallot.seq)))
+from backend.rules.tally import RULES, aggregate
+from backend.services.fund.access import is_committee_of, lock_visible
+from backend.services.fund.results import Tally, chain_head, rule_settings
+from backend.services.fund.scope import (  # noqa: F401 (voter identity, re-exported)
+    my_ballots,
+    my_rooms,
+    settings_text,
+    snapshot_rows,
+    voter_keys,
+)
 
 
 # ------------------------------------------------------------------ cast
-@dataclass
-class CastBallot:
-    """A ballot just cast and the snapshot rooms it covers."""
-
-    ballot: FundBallot
-    rooms: list
-
-
 def cast_ballot(user: User, proposal_id: int, room_id: int, choice: str,
-                now: datetime | None = None) -> CastBallot:
-    """Record the owner's final choice for all their rooms in scope."""
+                now: datetime | None = None) -> FundBallot:
+    """Record the owner's final choice for all their rooms in scope.
+
+    After the deadline the ballot is refused (409 ``voting_closed``) and nothing else
+    happens here: the refusal rolls back with its request, and closing the vote is
+    the job's and the sweep's (a read meanwhile shows it closed)."""
     now = now or utcnow()
-    proposal = fund_service.lock_proposal(proposal_id)
-    if proposal is None or not fund_service.can_see(user, proposal):
-        raise NotFound("找不到该表决事项", code="proposal_not_found")
+    proposal = lock_visible(user, proposal_id)
     if proposal.rule == FundRule.emergency:
         raise Conflict("应急使用无需业主投票", code="no_vote_for_emergency")
     if proposal.status in (ProposalStatus.draft, ProposalStatus.scheduled):
         raise Conflict("表决尚未开始", code="voting_not_open")
-    if proposal.status != ProposalStatus.voting or proposal.closes_at <= now:
+    if not proposal.takes_ballots(now):
         raise Conflict("表决已结束，不能再投票", code="voting_closed")
     rule = RULES[proposal.rule.value]
     if choice not in rule.choices:
         raise ValidationFailed(
             f"本事项只能选择：{'、'.join(CHOICE_LABELS[c] for c in rule.choices)}",
             code="invalid_choice", details={"fields": {"choice": list(rule.choices)}})
-    # The room's owner (per the snapshot) and all of that owner's rooms in scope.
+    # The room as the snapshot has it, and all rooms of that owner in scope.
     target, same_owner = aliased(FundEligibleRoom), aliased(FundEligibleRoom)
-    rooms = db.session.execute(
-        select(same_owner.room_id, same_owner.owner_key, same_owner.label, same_owner.area_m2)
-        .select_from(target)
+    rooms = list(db.session.scalars(
+        select(same_owner).select_from(target)
         .join(same_owner, and_(same_owner.proposal_id == target.proposal_id,
                                same_owner.owner_key == target.owner_key))
         .where(target.proposal_id == proposal.id, target.room_id == room_id)
-        .order_by(same_owner.room_id)
-    ).all()
-    if not rooms:
+        .order_by(same_owner.room_id)))
+    room = next((r for r in rooms if r.room_id == room_id), None)
+    if room is None:
         raise Forbidden("该房屋不在本次表决范围内", code="room_not_in_scope")
-    owner_key = rooms[0].owner_key
-    bound_as_owner = any(
-        b.room_id == room_id and b.relation == Role.owner and b.owner_id == owner_key
-        for b in user.bindings)
-    if owner_key == DEVELOPER_KEY or not bound_as_owner:
+    if not any(room.voted_for_by(binding) for binding in user.bindings):
         raise Forbidden("只有该房屋的产权人（表决开始时登记的业主）可以投票", code="not_owner_of_record")
     existing = db.session.scalar(select(FundBallot.cast_at).where(
-        FundBallot.proposal_id == proposal.id, FundBallot.voter_key == owner_key))
+        FundBallot.proposal_id == proposal.id, FundBallot.voter_key == room.owner_key))
     if existing is not None:
         raise _already_voted(existing)
-    last = db.session.execute(
-        select(FundBallot.seq, FundBallot.entry_hash).where(FundBallot.proposal_id == proposal.id)
-        .order_by(FundBallot.seq.desc()).limit(1)).first()
-    seq, prev_hash = (last.seq + 1, last.entry_hash) if last else (1, proposal.genesis_hash)
+    head, count = chain_head(proposal)
+    seq = count + 1
     room_ids = [r.room_id for r in rooms]
     receipt = secrets.token_urlsafe(16)
     # Whole seconds: the time as the owner's receipt shows it is the time hashed.
     cast_at = now.replace(microsecond=0)
-    digest = fund_chain.ballot_digest(proposal.id, seq, owner_key, room_ids, choice, cast_at, receipt)
+    digest = fund_chain.ballot_digest(proposal.id, seq, room.owner_key, room_ids, choice, cast_at,
+                                      receipt)
     ballot = FundBallot(
-        proposal_id=proposal.id, seq=seq, voter_key=owner_key, choice=BallotChoice(choice),
-        user_id=user.id, cast_at=cast_at, receipt=receipt, digest=digest, prev_hash=prev_hash,
-        entry_hash=fund_chain.link_hash(prev_hash, proposal.id, seq, digest),
+        proposal_id=proposal.id, seq=seq, voter_key=room.owner_key, choice=BallotChoice(choice),
+        user_id=user.id, cast_at=cast_at, receipt=receipt, digest=digest, prev_hash=head,
+        entry_hash=fund_chain.link_hash(head, proposal.id, seq, digest),
     )
     try:
-        db.session.add(ballot)
-        db.session.flush()
-        db.session.execute(insert(FundBallotRoom), [
-            {"proposal_id": proposal.id, "room_id": r, "ballot_id": ballot.id} for r in room_ids])
+        # The proposal's lock already queues ballots one after another; the database's
+        # keys (one ballot per owner, one per room) are the guarantee if anything slips
+        # past it. A savepoint undoes just this ballot and the request answers 409.
+        with db.session.begin_nested():
+            db.session.add(ballot)
+            db.session.flush()
+            db.session.execute(insert(FundBallotRoom), [
+                {"proposal_id": proposal.id, "room_id": r, "ballot_id": ballot.id} for r in room_ids])
     except IntegrityError as exc:
-        # The database refused a second ballot for one of these rooms (the primary key
-        # on proposal and room): nothing of this request is kept.
-        db.session.rollback()
         raise Conflict("该房屋已投票，选票一经投出不能更改", code="already_voted") from exc
-    return CastBallot(ballot, rooms)
+    return ballot
 
 
 def _already_voted(cast_at: datetime) -> Conflict:
@@ -169,25 +121,14 @@ def _already_voted(cast_at: datetime) -> Conflict:
 
 
 # ------------------------------------------------------------------ views
-def ballot_rooms(ballot_ids: list[int]) -> dict[int, list[FundEligibleRoom]]:
-    rows = db.session.execute(
-        select(FundBallotRoom.ballot_id, FundEligibleRoom)
-        .join(FundEligibleRoom, and_(FundEligibleRoom.proposal_id == FundBallotRoom.proposal_id,
-                                     FundEligibleRoom.room_id == FundBallotRoom.room_id))
-        .where(FundBallotRoom.ballot_id.in_(ballot_ids))
-        .order_by(FundBallotRoom.room_id)
-    ).all()
-    out: dict[int, list[FundEligibleRoom]] = defaultdict(list)
-    for ballot_id, room in rows:
-        out[ballot_id].append(room)
-    return out
+WITH_ROOMS = selectinload(FundBallot.rooms).joinedload(FundBallotRoom.snapshot)
 
 
 def ballots_query(user: User, proposal: FundProposal):
     """Committee members of the community see every ballot (who chose what); anyone
-    else only their own."""
-    query = select(FundBallot).where(FundBallot.proposal_id == proposal.id)
-    if not fund_service.is_committee_of(user, proposal):
+    else only their own. Each with the snapshot rooms it covers."""
+    query = select(FundBallot).where(FundBallot.proposal_id == proposal.id).options(WITH_ROOMS)
+    if not is_committee_of(user, proposal):
         query = query.where(FundBallot.voter_key.in_(voter_keys(user, proposal.id) or {-1}))
     return query
 
@@ -199,7 +140,6 @@ class AuditView:
     published_head: str | None
     ballots: int
     entries: list[FundBallot]
-    rooms: dict[int, list[FundEligibleRoom]]
     full: bool  # the caller may see choices and voters (committee)
     mine: set[int]  # ballot ids that are the caller's own
     receipt_found: bool | None = None
@@ -213,9 +153,11 @@ def audit(user: User, proposal: FundProposal, *, receipt: str | None, limit: int
     ``check``, whether the whole chain verifies (it reads every ballot: on request)."""
     if proposal.genesis_hash is None:
         raise Conflict("表决尚未开始，没有选票记录", code="voting_not_open")
-    full = fund_service.is_committee_of(user, proposal)
+    full = is_committee_of(user, proposal)
     mine = {b.id for b in my_ballots(user, proposal)}
     query = select(FundBallot).where(FundBallot.proposal_id == proposal.id)
+    if full:
+        query = query.options(WITH_ROOMS)
     if receipt is not None:
         query = query.where(FundBallot.receipt == receipt)
     elif after_seq is not None:
@@ -224,14 +166,11 @@ def audit(user: User, proposal: FundProposal, *, receipt: str | None, limit: int
     next_seq = entries[limit - 1].seq if len(entries) > limit else None
     entries = entries[:limit]
     report = verify(proposal.id) if check else None
-    last = db.session.execute(
-        select(FundBallot.seq, FundBallot.entry_hash).where(FundBallot.proposal_id == proposal.id)
-        .order_by(FundBallot.seq.desc()).limit(1)).first()
+    head, count = chain_head(proposal)
     view = AuditView(
-        genesis_hash=proposal.genesis_hash, head=last.entry_hash if last else proposal.genesis_hash,
-        published_head=proposal.chain_head, ballots=last.seq if last else 0, entries=entries,
-        rooms=ballot_rooms([e.id for e in entries]) if full else {}, full=full,
-        mine=mine, receipt_found=(bool(entries) if receipt is not None else None),
+        genesis_hash=proposal.genesis_hash, head=head, published_head=proposal.chain_head,
+        ballots=count, entries=entries, full=full, mine=mine,
+        receipt_found=(bool(entries) if receipt is not None else None),
         intact=report.ok if report else None,
         problems=[str(p) for p in report.problems] if report and full else [],
     )
@@ -259,10 +198,10 @@ def verify(proposal_id: int) -> VerifyReport:
         raise NotFound("找不到该表决事项", code="proposal_not_found")
     if proposal.genesis_hash is None:
         return VerifyReport(proposal_id, 0, None, [])
-    snapshot = fund_service.snapshot_rows(proposal_id)
+    snapshot = snapshot_rows(proposal_id)
     problems: list[fund_chain.Problem] = []
     genesis = fund_chain.genesis_hash(proposal.id, proposal.rule.value, proposal.closes_at,
-                                      fund_service.settings_text(proposal), snapshot)
+                                      settings_text(proposal), snapshot)
     if genesis != proposal.genesis_hash:
         problems.append(fund_chain.Problem(
             "snapshot", None, "the eligibility snapshot (rooms, areas, owners) or the proposal's "
@@ -292,12 +231,12 @@ def verify(proposal_id: int) -> VerifyReport:
         choices = RULES[proposal.rule.value].choices
         by_room = {room_id: e.choice for e in entries for room_id in e.room_ids}
         counts = aggregate(choices, snapshot, by_room)
-        frozen = fund_service.Tally.from_json(proposal.result)
+        frozen = Tally.frozen_of(proposal)
         if (counts.eligible, counts.participating, counts.by_choice) != (
                 frozen.eligible, frozen.participating, {c: frozen.counts.get(c) for c in choices}):
             problems.append(fund_chain.Problem(
                 "published", None, "the published figures differ from a recount of the ballots"))
-        outcome = RULES[proposal.rule.value].decide(counts, fund_service.rule_settings(proposal))
+        outcome = RULES[proposal.rule.value].decide(counts, rule_settings(proposal))
         if proposal.outcome is None or outcome != proposal.outcome.value or frozen.outcome != outcome:
             problems.append(fund_chain.Problem(
                 "published", None, f"the published outcome differs from the recount ({outcome})"))

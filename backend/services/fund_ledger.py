@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import case, func, select
 
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.extensions import db
@@ -28,8 +28,6 @@ from backend.models import (
     FundLedgerEntry,
     FundProposal,
     FundRule,
-    Outcome,
-    ProposalStatus,
     Role,
     User,
     utcnow,
@@ -85,44 +83,33 @@ def _building_id(community_id: int, name: str) -> int:
     return building_id
 
 
-def _balance_statements(by_building: bool):
-    conditions = [FundLedgerEntry.community_id == bindparam("community")]
-    if by_building:
-        conditions.append(FundLedgerEntry.building_id == bindparam("building"))
-    deposit = FundLedgerEntry.direction == FundDirection.deposit
-    totals = (select(func.sum(case((deposit, FundLedgerEntry.amount), else_=0)).label("total_in"),
-                     func.sum(case((deposit, 0), else_=FundLedgerEntry.amount)).label("total_out"),
-                     func.max(FundLedgerEntry.entry_date).label("last_date"))
-              .where(*conditions))
-    recent = (select(FundLedgerEntry.__table__, Building.name.label("building_name"))
-              .outerjoin(Building, FundLedgerEntry.building_id == Building.id)
-              .where(*conditions)
-              .order_by(FundLedgerEntry.entry_date.desc(), FundLedgerEntry.id.desc())
-              .limit(bindparam("limit")))
-    return totals, recent
-
-
-_BALANCE = {False: _balance_statements(False), True: _balance_statements(True)}
-
-
 def fund_balance(community_id: int, building: str | None = None, recent: int = 5) -> FundBalance:
     """Balance, totals in and out, and the latest ``recent`` entries of the community's
     fund (or of one building's account)."""
     community = community_by_id(community_id)
     if community is None:
         raise NotFound("找不到小区", code="community_not_found")
-    params = {"community": community_id, "limit": recent}
+    conditions = [FundLedgerEntry.community_id == community_id]
     building_name = None
     if building:
-        params["building"] = _building_id(community_id, building)
+        conditions.append(FundLedgerEntry.building_id == _building_id(community_id, building))
         building_name = norm_building(building)
-    totals, lines = _BALANCE[bool(building)]
-    total = db.session.execute(totals, params).all()[0]
+    deposit = FundLedgerEntry.direction == FundDirection.deposit
+    total = db.session.execute(
+        select(func.sum(case((deposit, FundLedgerEntry.amount), else_=0)).label("total_in"),
+               func.sum(case((deposit, 0), else_=FundLedgerEntry.amount)).label("total_out"),
+               func.max(FundLedgerEntry.entry_date).label("last_date"))
+        .where(*conditions)).one()
     total_in, total_out = _money(total.total_in), _money(total.total_out)
-    rows = db.session.execute(lines, params).all() if recent else []
+    rows = db.session.execute(
+        select(FundLedgerEntry, Building.name)
+        .outerjoin(Building, FundLedgerEntry.building_id == Building.id)
+        .where(*conditions)
+        .order_by(FundLedgerEntry.entry_date.desc(), FundLedgerEntry.id.desc())
+        .limit(recent)).all() if recent else []
     return FundBalance(community=community.name, building=building_name,
                        balance=total_in - total_out, total_in=total_in, total_out=total_out,
-                       recent=[line_of(row, row.building_name) for row in rows],
+                       recent=[line_of(entry, name) for entry, name in rows],
                        as_of=total.last_date)
 
 
@@ -224,9 +211,7 @@ def record_payment(user: User, proposal: FundProposal, amount: Decimal, *,
     emergency). Payments for one proposal never exceed its approved amount."""
     if proposal.community_id not in staff_community_ids(user, Role.manager):
         raise Forbidden("只有物业项目经理可以登记维修资金支出", code="not_manager")
-    decided = (proposal.status == ProposalStatus.approved
-               or (proposal.status == ProposalStatus.closed and proposal.outcome == Outcome.passed))
-    if not decided:
+    if not proposal.decided:
         raise Conflict("该事项未经表决通过或应急批准，不能登记支出", code="not_approved")
     # Lock the proposal so concurrent payments cannot both pass the budget check.
     db.session.scalar(select(FundProposal.id).where(FundProposal.id == proposal.id).with_for_update())

@@ -2,7 +2,7 @@
 
 import { createRouter, navigate, parseHash } from "../shared/router.js";
 import { errorBox, h, icon } from "../shared/dom.js";
-import { label, ROLE } from "../shared/labels.js";
+import { label, loadLabels, ROLE } from "../shared/labels.js";
 import { api, hasRole, loadMe, registerShell, sectionsFor, session, signOut } from "./core.js";
 
 const page = (name) => () => import(`./pages/${name}.js`);
@@ -115,13 +115,17 @@ const router = createRouter({
 });
 
 async function start() {
+  const labels = loadLabels(); // once per page load: every page shows the server's labels
   if (session.signedIn) {
     try {
-      buildSidebar(await loadMe());
+      const me = await loadMe();
+      await labels;
+      buildSidebar(me);
     } catch {
       /* a stale token: the API client has sent us to the login page */
     }
   }
+  await labels;
   if (!window.location.hash || parseHash().path === "/") navigate(session.signedIn ? "/home" : "/login", { replace: true });
   router.start();
 }

@@ -3,6 +3,7 @@
 
 import { createRouter, navigate, parseHash } from "../shared/router.js";
 import { errorBox, h, icon } from "../shared/dom.js";
+import { loadLabels } from "../shared/labels.js";
 import { api, registerShell, session } from "./core.js";
 
 const page = (name) => () => import(`./pages/${name}.js`);
@@ -129,4 +130,5 @@ buildTabbar();
 if (!window.location.hash || parseHash().path === "/") {
   navigate(session.signedIn ? "/home" : "/login", { replace: true });
 }
+await loadLabels(); // once per page load: every page shows the server's labels
 router.start();

@@ -4,7 +4,7 @@
 
 import { dialog, h } from "./dom.js";
 import { dateTime } from "./format.js";
-import { TICKET_EVENT, TICKET_STATUS } from "./labels.js";
+import { known, label, TICKET_EVENT, TICKET_STATUS } from "./labels.js";
 
 /** {score, comment} whether the API nests the rating or flattens it. */
 export function ratingOf(ticket) {
@@ -22,8 +22,8 @@ export function personName(person) {
 export function eventTitle(event) {
   if (event.label) return event.label;
   const type = event.type || event.action;
-  if (type && TICKET_EVENT[type]) return TICKET_EVENT[type];
-  if (event.to && TICKET_STATUS[event.to]) return TICKET_STATUS[event.to];
+  if (known(TICKET_EVENT, type)) return label(TICKET_EVENT, type);
+  if (known(TICKET_STATUS, event.to)) return label(TICKET_STATUS, event.to);
   return type || "状态变更";
 }
 

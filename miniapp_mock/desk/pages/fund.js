@@ -4,7 +4,6 @@
 import { allPages } from "../../shared/api.js";
 import { h, icon, loading } from "../../shared/dom.js";
 import { dateTime, money, remaining } from "../../shared/format.js";
-import { FUND_RULE, FUND_STATUS, label } from "../../shared/labels.js";
 import { navigate } from "../../shared/router.js";
 import { outcomeBadge } from "../../shared/tally.js";
 import { api, setActions } from "../core.js";
@@ -27,12 +26,12 @@ export default async function render(ctx) {
   body.replaceChildren(...(items.length ? items.map((p) => {
     const tr = h("tr", { class: ["queue-row", p.status === "voting" ? "row-live" : null], dataset: { id: String(p.id) } },
       h("td", {}, h("a", { href: `#/fund/${p.id}`, class: "row-link", text: p.title })),
-      h("td", { text: label(FUND_RULE, p.rule) }),
+      h("td", { class: "proposal-rule", text: p.rule_label }),
       h("td", { class: "num", text: money(p.amount_yuan) }),
       h("td", { text: p.scope_label || "" }),
-      h("td", {}, h("span", { class: ["status", `fund-${p.status}`], text: p.status_label || label(FUND_STATUS, p.status) })),
+      h("td", {}, h("span", { class: ["status", `fund-${p.status}`, "proposal-status"], text: p.status_label })),
       h("td", { text: p.closes_at ? `${dateTime(p.closes_at)}${p.status === "voting" ? `（${remaining(p.closes_at)}）` : ""}` : "—" }),
-      h("td", {}, p.outcome ? outcomeBadge(p.outcome) : "—"));
+      h("td", {}, p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : "—"));
     tr.addEventListener("click", (event) => {
       if (!event.target.closest("a")) navigate(`/fund/${p.id}`);
     });

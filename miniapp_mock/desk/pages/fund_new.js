@@ -3,10 +3,9 @@
 
 import { busy, errorBox, field, h } from "../../shared/dom.js";
 import { localInput } from "../../shared/format.js";
+import { entries, FUND_BASIS } from "../../shared/labels.js";
 import { navigate } from "../../shared/router.js";
 import { api, setActions } from "../core.js";
-
-const BASES = [["either", "面积或人数任一项超过"], ["area", "按专有面积"], ["headcount", "按业主人数"], ["both", "面积和人数均超过"]];
 
 export default async function render(ctx) {
   setActions(h("a", { class: "btn btn-plain btn-small", href: "#/fund" }, "返回列表"));
@@ -24,7 +23,7 @@ export default async function render(ctx) {
   const closesAt = h("input", { type: "datetime-local", name: "closes_at", value: localInput(new Date(Date.now() + 7 * 86400000)).replace(/T.*/, "T18:00") });
   const opensAt = h("input", { type: "datetime-local", name: "opens_at" });
   const threshold = h("input", { type: "text", name: "objection_threshold", value: rules.objection_threshold, maxlength: "16" });
-  const basis = h("select", { name: "objection_basis" }, BASES.map(([v, t]) => h("option", { value: v, text: t, selected: v === rules.objection_basis })));
+  const basis = h("select", { name: "objection_basis" }, entries(FUND_BASIS).map(([v, t]) => h("option", { value: v, text: t, selected: v === rules.objection_basis })));
   const emergencyCase = h("select", { name: "emergency_case" }, rules.emergency_cases.map((c) => h("option", { value: c.code, text: c.label })));
 
   const objectionFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "否定表决设置" }),

@@ -4,7 +4,7 @@
 
 import { busy, confirmDialog, errorBox, h, icon, toast } from "../../shared/dom.js";
 import { dateTime, money, remaining } from "../../shared/format.js";
-import { FUND_RULE, FUND_STATUS, label } from "../../shared/labels.js";
+import { label, ROLE } from "../../shared/labels.js";
 import { outcomeBadge, tallyView } from "../../shared/tally.js";
 import { api, hasRole, loadMe, setActions, setTitle } from "../core.js";
 
@@ -67,15 +67,15 @@ export default async function render(ctx) {
 
   const info = h("section", { class: "panel" },
     h("div", { class: "detail-head" },
-      h("span", { class: ["status", `fund-${p.status}`], id: "proposal-status", text: p.status_label || label(FUND_STATUS, p.status) }),
-      p.outcome ? outcomeBadge(p.outcome) : null,
+      h("span", { class: ["status", `fund-${p.status}`], id: "proposal-status", text: p.status_label }),
+      p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : null,
       p.status === "voting" && p.closes_at ? h("span", { class: "muted", text: remaining(p.closes_at) }) : null),
     h("p", { class: "fund-amount" }, "使用金额 ", h("strong", { text: money(p.amount_yuan) })),
     p.description ? h("p", { class: "pre-wrap", text: p.description }) : null,
     h("dl", { class: "kv-list kv-2col" },
-      kv("表决规则", p.rule_label || label(FUND_RULE, p.rule)),
+      kv("表决规则", h("span", { id: "proposal-rule", text: p.rule_label })),
       kv("分摊范围", p.scope_label),
-      p.rule === "objection" ? kv("否决门槛", `${p.objection_threshold}（${p.objection_basis_label || p.objection_basis}）`) : null,
+      p.rule === "objection" ? kv("否决门槛", `${p.objection_threshold}（${p.objection_basis_label}）`) : null,
       kv("应急情形", p.emergency_case_label),
       kv("发起人", p.created_by),
       kv("创建时间", dateTime(p.created_at)),
@@ -83,7 +83,7 @@ export default async function render(ctx) {
       kv("截止时间", dateTime(p.closes_at)),
       kv("结束时间", dateTime(p.closed_at)),
       kv("公示截止", dateTime(p.publicity_ends_at)),
-      kv("签字", (p.signatures || []).map((s) => `${s.role === "manager" ? "项目经理" : "业委会委员"} ${s.name}`).join("；")),
+      kv("签字", (p.signatures || []).map((s) => `${label(ROLE, s.role)} ${s.name}`).join("；")),
       kv("已支付", p.paid_yuan !== null && p.paid_yuan !== undefined ? money(p.paid_yuan) : "")),
     p.explanation ? h("p", { class: "rule-help", text: p.explanation }) : null,
     buttons.childNodes.length ? buttons : null, status);
@@ -92,7 +92,7 @@ export default async function render(ctx) {
   const tallyPanel = h("section", { class: "panel", id: "tally", "aria-live": "polite", "aria-label": "计票" }, live);
   const tallyBody = h("div", {});
   tallyPanel.append(tallyBody);
-  if (p.tally) tallyBody.append(tallyView(p.tally, p));
+  if (p.tally) tallyBody.append(tallyView(p.tally));
   else tallyBody.append(h("p", { class: "muted", text: p.rule === "emergency" ? "应急使用无需表决。" : "开始表决后在此实时显示计票。" }));
 
   const ballotsPanel = h("section", { class: "panel" }, h("h2", { class: "panel-title", text: "表决记录" }));
@@ -136,7 +136,7 @@ export default async function render(ctx) {
         const key = JSON.stringify([tally.counts, tally.outcome, tally.status]);
         if (key === lastKey) return;
         lastKey = key;
-        tallyBody.replaceChildren(tallyView(tally, p));
+        tallyBody.replaceChildren(tallyView(tally));
         if (tally.status !== "voting") {
           clearInterval(timer);
           ctx.refresh();

@@ -4,7 +4,7 @@
 import { busy, errorBox, field, h, icon, toast } from "../../shared/dom.js";
 import { dateTime, remaining } from "../../shared/format.js";
 import { imageLoader } from "../../shared/api.js";
-import { label, ROLE, TICKET_ACTION, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
+import { label, openTicketStatuses, ROLE, TICKET_ACTION, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
 import { api, hasRole, loadMe, refreshCounts, setActions, setTitle } from "../core.js";
 import { personName, photoGrid, ratingOf, timeline } from "../../shared/ticketview.js";
 import { assigneeId } from "./tickets.js";
@@ -114,13 +114,13 @@ export default async function render(ctx) {
         t.escalated ? h("span", { class: "tag tag-orange", text: "已升级至项目经理" }) : null),
       h("p", { class: "detail-desc pre-wrap", text: t.description || "" }),
       h("dl", { class: "kv-list kv-2col" },
-        kv("类型", label(TICKET_KIND, t.kind)),
+        kv("类型", t.kind_label || label(TICKET_KIND, t.kind)),
         kv("房屋", t.room),
         kv("位置", t.location),
         kv("报修人", [personName(reporter), t.contact_phone].filter(Boolean).join(" · ")),
         kv("提交时间", dateTime(t.created_at)),
         kv("受理时限", t.accept_due_at && t.status === "submitted" ? `${dateTime(t.accept_due_at)}（${remaining(t.accept_due_at)}）` : ""),
-        kv("完成时限", t.due_at ? `${dateTime(t.due_at)}${["submitted", "accepted", "assigned", "in_progress"].includes(t.status) ? `（${remaining(t.due_at)}）` : ""}` : ""),
+        kv("完成时限", t.due_at ? `${dateTime(t.due_at)}${openTicketStatuses().includes(t.status) ? `（${remaining(t.due_at)}）` : ""}` : ""),
         kv("处理人", personName(t.assignee)),
         kv("评价", rating ? `${"★".repeat(rating.score)}${"☆".repeat(5 - rating.score)} ${rating.comment || ""}` : ""))),
     Object.keys(photosByStage).length ? h("section", { class: "panel" },

@@ -4,13 +4,12 @@
 import { allPages } from "../../shared/api.js";
 import { h, icon, loading } from "../../shared/dom.js";
 import { dateTime, remaining, shortDateTime } from "../../shared/format.js";
-import { label, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
+import { entries, label, openTicketStatuses, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
 import { navigate } from "../../shared/router.js";
 import { personName } from "../../shared/ticketview.js";
 import { api, hasRole, loadMe, setActions } from "../core.js";
 
 const REFRESH_MS = 15000;
-const OPEN = ["submitted", "accepted", "assigned", "in_progress"];
 
 export function assigneeId(t) {
   return (t.assignee && t.assignee.id) ?? null;
@@ -34,11 +33,11 @@ export default async function render(ctx) {
     search: q.q || "",
   };
 
-  const statusOptions = [["open", "未完成"], ["", "全部状态"], ...Object.entries(TICKET_STATUS)];
+  const statusOptions = [["open", "未完成"], ["", "全部状态"], ...entries(TICKET_STATUS)];
   // 回访: closed without a rating (or rated poorly) and nobody has called back yet
   if (hasRole(me, "desk", "manager")) statusOptions.push(["follow_up", "待回访"]);
   const statusSel = select("status", statusOptions, filters.status, "状态");
-  const kindSel = select("kind", [["", "全部类型"], ...Object.entries(TICKET_KIND)], filters.kind, "类型");
+  const kindSel = select("kind", [["", "全部类型"], ...entries(TICKET_KIND)], filters.kind, "类型");
   const overdue = h("input", { type: "checkbox", name: "overdue", checked: filters.overdue });
   const mine = h("input", { type: "checkbox", name: "mine", checked: filters.mine });
   const search = h("input", { type: "search", name: "q", value: filters.search, placeholder: "搜索描述、位置、房号", "aria-label": "搜索" });
@@ -82,7 +81,7 @@ export default async function render(ctx) {
     h("td", {}, h("span", { class: ["status", `status-${t.status}`], text: t.status_label || label(TICKET_STATUS, t.status) })),
     h("td", { text: shortDateTime(t.created_at) }),
     h("td", {}, t.overdue ? h("span", { class: "tag tag-red" }, icon("alert"), "已超时") : null,
-      t.due_at && OPEN.includes(t.status) && !t.overdue ? h("span", { class: "muted", title: dateTime(t.due_at), text: remaining(t.due_at) }) : null),
+      t.due_at && openTicketStatuses().includes(t.status) && !t.overdue ? h("span", { class: "muted", title: dateTime(t.due_at), text: remaining(t.due_at) }) : null),
     h("td", { text: personName(t.assignee) || "—" }));
     // the whole row opens the ticket; the number stays the keyboard's link
     tr.addEventListener("click", (event) => {
@@ -95,7 +94,7 @@ export default async function render(ctx) {
   async function load() {
     const query = {};
     const followUps = filters.status === "follow_up";
-    if (filters.status && !followUps) query.status = filters.status === "open" ? OPEN.join(",") : filters.status;
+    if (filters.status && !followUps) query.status = filters.status === "open" ? openTicketStatuses().join(",") : filters.status;
     if (filters.kind && !followUps) query.kind = filters.kind;
     if (filters.overdue && !followUps) query.overdue = "true";
     if (filters.mine && !followUps) query.assigned_to_me = "true";

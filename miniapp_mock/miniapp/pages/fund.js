@@ -3,8 +3,7 @@
 import { allPages } from "../../shared/api.js";
 import { h, loading } from "../../shared/dom.js";
 import { date, money, remaining } from "../../shared/format.js";
-import { FUND_RULE, FUND_STATUS, label } from "../../shared/labels.js";
-import { outcomeBadge, scopeText } from "../../shared/tally.js";
+import { outcomeBadge } from "../../shared/tally.js";
 import { api } from "../core.js";
 
 export function proposalCard(p, href) {
@@ -12,15 +11,15 @@ export function proposalCard(p, href) {
   return h("li", {},
     h("a", { class: "proposal-item", href, dataset: { id: String(p.id) } },
       h("div", { class: "proposal-head" },
-        h("span", { class: ["tag", open ? "tag-green" : "tag-gray"], text: p.status_label || label(FUND_STATUS, p.status) }),
+        h("span", { class: ["tag", open ? "tag-green" : "tag-gray", "proposal-status"], text: p.status_label }),
         h("span", { class: "proposal-title", text: p.title })),
       h("div", { class: "proposal-figures" },
         h("span", { class: "proposal-amount", text: money(p.amount_yuan) }),
-        h("span", { class: "proposal-rule", text: label(FUND_RULE, p.rule) })),
+        h("span", { class: "proposal-rule", text: p.rule_label })),
       h("div", { class: "proposal-foot" },
-        h("span", { text: `范围：${p.scope_label || scopeText(p.scope) || "—"}` }),
+        h("span", { text: `范围：${p.scope_label}` }),
         open ? h("span", { class: "text-orange", text: `${remaining(p.closes_at)} · ${date(p.closes_at)}截止` })
-          : p.outcome ? outcomeBadge(p.outcome) : h("span", { text: p.closes_at ? `${date(p.closes_at)}截止` : "" }))));
+          : p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : h("span", { text: p.closes_at ? `${date(p.closes_at)}截止` : "" }))));
 }
 
 export default async function render(ctx) {

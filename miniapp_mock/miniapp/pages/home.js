@@ -3,7 +3,6 @@
 
 import { h, icon, loading } from "../../shared/dom.js";
 import { money, remaining, roomLabel, shortDateTime } from "../../shared/format.js";
-import { label, FUND_RULE } from "../../shared/labels.js";
 import { api, hasRole, linkToRoute, loadMe } from "../core.js";
 
 const SHORTCUTS = [
@@ -60,7 +59,7 @@ export default async function render(ctx) {
   for (const p of (proposals && proposals.items) || []) {
     if (p.status !== "voting") continue;
     items.push(notice(`#/fund/${p.id}`, "表决", p.title,
-      `${label(FUND_RULE, p.rule)} · ${remaining(p.closes_at)}${p.rule === "objection" ? " · 可提出异议" : ""}`, "purple"));
+      `${p.rule_label} · ${remaining(p.closes_at)}${p.rule === "objection" ? " · 可提出异议" : ""}`, "purple"));
   }
   if (bills && bills.arrears_yuan && Number(bills.arrears_yuan) > 0) {
     items.push(notice("#/bills", "欠费", `您有逾期未缴物业费 ${money(bills.arrears_yuan)}`, "点击查看账单明细", "orange"));

@@ -3,13 +3,9 @@
 
 import { append, busy, errorBox, h, icon, toast } from "../../shared/dom.js";
 import { dateTime, money, remaining } from "../../shared/format.js";
-import { FUND_CHOICE, FUND_RULE, FUND_RULE_HELP, FUND_STATUS, label } from "../../shared/labels.js";
-import { outcomeBadge, scopeText, tallyView } from "../../shared/tally.js";
+import { label, ROLE } from "../../shared/labels.js";
+import { outcomeBadge, tallyView } from "../../shared/tally.js";
 import { api, setTitle } from "../core.js";
-
-export function ruleName(p) {
-  return p.rule_label || label(FUND_RULE, p.rule);
-}
 
 /** Ask the server whether a receipt is in the hash-chained ballot log. */
 async function verifyReceipt(button, proposalId, receipt, out) {
@@ -46,7 +42,7 @@ export function receiptCard(proposalId, ballot) {
   return h("section", { class: "card receipt-card", id: "receipt" },
     h("h2", { class: "card-title" }, icon("check", { className: "text-green" }), "您已表决"),
     h("dl", { class: "kv-list" },
-      h("div", { class: "kv" }, h("dt", { text: "您的选择" }), h("dd", { class: "ballot-choice", text: ballot.choice_label || label(FUND_CHOICE, ballot.choice) })),
+      h("div", { class: "kv" }, h("dt", { text: "您的选择" }), h("dd", { class: "ballot-choice", text: ballot.choice_label })),
       rooms ? h("div", { class: "kv" }, h("dt", { text: "房屋" }), h("dd", { text: rooms })) : null,
       ballot.cast_at ? h("div", { class: "kv" }, h("dt", { text: "时间" }), h("dd", { text: dateTime(ballot.cast_at) })) : null,
       h("div", { class: "kv" }, h("dt", { text: "回执编号" }), h("dd", {}, h("code", { class: "receipt-code", text: ballot.receipt })))),
@@ -69,8 +65,8 @@ export default async function render(ctx) {
 
   const head = h("section", { class: "card proposal-hero" },
     h("div", { class: "proposal-head" },
-      h("span", { class: ["tag", voting ? "tag-green" : "tag-gray"], id: "proposal-status", text: p.status_label || label(FUND_STATUS, p.status) }),
-      p.outcome ? outcomeBadge(p.outcome) : null),
+      h("span", { class: ["tag", voting ? "tag-green" : "tag-gray"], id: "proposal-status", text: p.status_label }),
+      p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : null),
     h("h2", { class: "proposal-hero-title", text: p.title }),
     h("p", { class: "proposal-hero-amount" }, h("span", { class: "muted", text: "使用金额 " }), h("strong", { text: money(p.amount_yuan) })),
     voting && p.closes_at ? h("p", { class: "deadline" }, icon("alert"), `${remaining(p.closes_at)}（${dateTime(p.closes_at)} 截止）`) : null);
@@ -88,7 +84,7 @@ export default async function render(ctx) {
   } else if (p.rule === "emergency") {
     mine.replaceChildren(h("h2", { class: "card-title", text: "签字确认" }),
       h("p", { class: "muted", text: (p.signatures || []).length
-        ? (p.signatures || []).map((s) => `${s.role === "manager" ? "项目经理" : "业委会委员"} ${s.name}（${dateTime(s.signed_at)}）`).join("；")
+        ? (p.signatures || []).map((s) => `${label(ROLE, s.role)} ${s.name}（${dateTime(s.signed_at)}）`).join("；")
         : "等待业委会委员和项目经理签字" }));
   } else if (voting) {
     mine.append(h("p", { class: "muted", text: myRooms.length ? "您已完成表决。" : "您名下没有本事项分摊范围内的房屋，无需表决。" }));
@@ -100,9 +96,9 @@ export default async function render(ctx) {
     h("h2", { class: "card-title", text: "事项说明" }),
     p.description ? h("p", { class: "pre-wrap", text: p.description }) : null,
     h("dl", { class: "kv-list facts" },
-      kv("分摊范围", p.scope_label || scopeText(p.scope)),
-      kv("表决规则", ruleName(p)),
-      p.rule === "objection" ? kv("否决门槛", `异议超过 ${p.objection_threshold}（${p.objection_basis_label || p.objection_basis}）`) : null,
+      kv("分摊范围", p.scope_label),
+      kv("表决规则", p.rule_label),
+      p.rule === "objection" ? kv("否决门槛", `异议超过 ${p.objection_threshold}（${p.objection_basis_label}）`) : null,
       kv("应急情形", p.emergency_case_label),
       kv("发起人", p.created_by),
       kv("开始时间", dateTime(p.opened_at || p.opens_at)),
@@ -110,9 +106,11 @@ export default async function render(ctx) {
       kv("结束时间", dateTime(p.closed_at)),
       kv("公示截止", dateTime(p.publicity_ends_at)),
       p.paid_yuan !== null && p.paid_yuan !== undefined ? kv("已支付", money(p.paid_yuan)) : null),
-    h("p", { class: "rule-help", text: p.explanation || FUND_RULE_HELP[p.rule] || "" }));
+    h("p", { class: "rule-help", text: p.explanation }));
 
-  const tallyBox = p.tally ? h("section", { class: "card", id: "tally" }, tallyView(p.tally, p),
-    p.status === "closed" ? h("p", { class: "tally-note", text: `表决已结束，结果已冻结并公示${p.chain_head ? `（表决日志链头 ${p.chain_head.slice(0, 16)}…）` : ""}。` }) : null) : null;
+  const tallyBox = p.tally ? h("section", { class: "card", id: "tally" }, tallyView(p.tally),
+    p.status === "closed" ? h("p", { class: "tally-note", text: p.tally.frozen
+      ? `表决已结束，结果已冻结并公示${p.chain_head ? `（表决日志链头 ${p.chain_head.slice(0, 16)}…）` : ""}。`
+      : "表决已截止，结果即将公布（以上为截止时的统计）。" }) : null) : null;
   append(ctx.el, [head, ballots.length ? ballots.map((b) => receiptCard(id, b)) : mine, tallyBox, facts]);
 }

@@ -4,7 +4,7 @@
 
 import { busy, errorBox, field, h, icon, toast } from "../../shared/dom.js";
 import { roomLabel } from "../../shared/format.js";
-import { TICKET_KIND } from "../../shared/labels.js";
+import { entries, TICKET_KIND } from "../../shared/labels.js";
 import { navigate } from "../../shared/router.js";
 import { api, loadMe } from "../core.js";
 
@@ -59,7 +59,7 @@ export default async function render(ctx) {
 
   // --- kind
   const kindGroup = h("div", { class: "chips", role: "radiogroup", "aria-labelledby": "kind-label" });
-  for (const [value, text] of Object.entries(TICKET_KIND)) {
+  for (const [value, text] of entries(TICKET_KIND)) {
     const radio = h("input", { type: "radio", name: "kind", value, class: "chip-input", checked: value === (ctx.query.kind || "home_repair") });
     kindGroup.append(h("label", { class: "chip" }, radio, h("span", { text })));
   }

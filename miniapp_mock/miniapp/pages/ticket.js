@@ -4,7 +4,7 @@
 
 import { append, busy, confirmDialog, dialog, errorBox, field, h, icon, toast } from "../../shared/dom.js";
 import { dateTime } from "../../shared/format.js";
-import { label, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
+import { label, openTicketStatuses, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
 import { personName, photoGrid, ratingOf, timeline } from "../../shared/ticketview.js";
 import { imageLoader } from "../../shared/api.js";
 import { api, setTitle } from "../core.js";
@@ -20,7 +20,6 @@ const STATUS_HINT = {
   cancelled: "工单已取消",
   rejected: "工单已被驳回",
 };
-const CANCELLABLE = ["submitted", "accepted", "assigned"];
 const PHOTO_POLL_MS = 2000;
 const PHOTO_POLL_MAX = 30;
 
@@ -125,7 +124,7 @@ export default async function render(ctx) {
         row("位置", ticket.location),
         row("描述", h("span", { class: "pre-wrap", text: ticket.description || "" })),
         row("提交时间", dateTime(ticket.created_at)),
-        row("承诺时限", CANCELLABLE.includes(ticket.status) || ticket.status === "in_progress" ? dateTime(ticket.due_at) : ""),
+        row("承诺时限", openTicketStatuses().includes(ticket.status) ? dateTime(ticket.due_at) : ""),
         row("处理人", personName(ticket.assignee))),
       photoSection("report", "我的照片"), photoSection("before", "维修前"), photoSection("after", "维修后")),
     rating ? h("section", { class: "card", id: "my-rating" },

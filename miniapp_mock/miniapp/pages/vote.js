@@ -2,15 +2,8 @@
 
 import { busy, confirmDialog, errorBox, h, icon } from "../../shared/dom.js";
 import { dateTime, money } from "../../shared/format.js";
-import { FUND_CHOICE, label } from "../../shared/labels.js";
 import { api, setTitle } from "../core.js";
-import { receiptCard, ruleName } from "./proposal.js";
-
-const CHOICES = {
-  objection: ["object"],
-  civil_code_use: ["approve", "oppose", "abstain"],
-  civil_code_major: ["approve", "oppose", "abstain"],
-};
+import { receiptCard } from "./proposal.js";
 
 export default async function render(ctx) {
   const id = ctx.params.id;
@@ -30,18 +23,18 @@ export default async function render(ctx) {
   }
   const rooms = (p.my_rooms || []).filter((r) => !r.voted);
   const roomsText = rooms.map((r) => r.label).join("、");
-  const choices = CHOICES[p.rule] || [];
+  const choices = p.choices || []; // the rule's choices, from the server
   const group = h("div", { class: "choice-list", role: "radiogroup", "aria-labelledby": "choice-label" },
-    choices.map((choice, i) => h("label", { class: ["choice", `choice-${choice}`] },
-      h("input", { type: "radio", name: "choice", value: choice, checked: objection && i === 0 }),
-      h("span", { class: "choice-text", text: objection ? "我对该事项提出异议" : label(FUND_CHOICE, choice) }))));
+    choices.map((choice, i) => h("label", { class: ["choice", `choice-${choice.code}`] },
+      h("input", { type: "radio", name: "choice", value: choice.code, checked: objection && i === 0 }),
+      h("span", { class: "choice-text", text: objection ? "我对该事项提出异议" : choice.label }))));
   const status = h("div", { class: "form-status" });
   const submit = h("button", { type: "submit", class: ["btn", "btn-block", objection ? "btn-warn" : "btn-primary"] }, objection ? "提交异议" : "提交表决");
   const form = h("form", { class: "form", novalidate: true },
     h("section", { class: "card" },
       h("h2", { class: "card-title", text: p.title }),
       h("p", {}, h("span", { class: "muted", text: "使用金额 " }), h("strong", { text: money(p.amount_yuan) })),
-      h("p", { class: "muted", text: `表决规则：${ruleName(p)}` }),
+      h("p", { class: "muted", text: `表决规则：${p.rule_label}` }),
       h("p", { class: "muted", text: `截止时间：${dateTime(p.closes_at)}` })),
     h("section", { class: "card" },
       h("h2", { class: "card-title", id: "choice-label", text: objection ? "异议" : "您的选择" }),
@@ -61,12 +54,13 @@ export default async function render(ctx) {
       return;
     }
     const choice = checked.value;
+    const chosen = choices.find((c) => c.code === choice);
     busy(submit, async () => {
       const ok = await confirmDialog({
         title: objection ? "确认提交异议" : "确认提交表决",
         message: [
           h("p", {}, "事项：", h("strong", { text: p.title })),
-          h("p", {}, "您的选择：", h("strong", { class: "confirm-choice", text: objection ? "提出异议" : label(FUND_CHOICE, choice) })),
+          h("p", {}, "您的选择：", h("strong", { class: "confirm-choice", text: chosen ? chosen.label : choice })),
           h("p", { text: `房屋：${roomsText}` }),
           h("p", { class: "text-red", text: "提交后不可更改或撤回。" }),
         ],

@@ -1,0 +1,92 @@
+"""Closing a fund vote, exactly once: freeze the result and publish it.
+
+Who closes: the job scheduled at ``closes_at`` when voting opens, the periodic sweep
+(for a vote whose job was lost), or a committee member (early too). Never a read: a
+read past the deadline shows the vote closed with the outcome the close will freeze
+(services/fund/results.py ``current_tally``), and a ballot that arrives after the
+deadline is refused (409 ``voting_closed``) without closing anything, since that
+refusal is rolled back with the rest of its request. These functions change rows
+and never commit: the job, the sweep or the request does.
+
+Closing locks the proposal row and changes the status by a conditional UPDATE
+(… WHERE status = 'voting'), so two workers, a job and the sweep, or a job and the
+committee change it once.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+
+from backend.errors import Conflict, Forbidden
+from backend.extensions import db
+from backend.models import FundProposal, Outcome, ProposalStatus, User, utcnow
+from backend.outbox import enqueue
+from backend.services.fund.access import get_proposal, is_committee_of, lock_proposal
+from backend.services.fund.proposals import start_scheduled
+from backend.services.fund.results import closing_tally
+
+log = logging.getLogger(__name__)
+
+
+def close_voting(proposal_id: int, now: datetime | None = None, *, closed_by: User | None = None,
+                 early: bool = False) -> bool:
+    """Close, freeze and publish the result, exactly once. Without ``early`` only a
+    vote past its deadline closes. Returns whether this call closed it."""
+    now = now or utcnow()
+    proposal = lock_proposal(proposal_id)
+    if proposal is None or proposal.status != ProposalStatus.voting:
+        return False
+    if not early and not proposal.closing_due(now):
+        return False
+    result = closing_tally(proposal, now)
+    changed = db.session.execute(
+        update(FundProposal)
+        .where(FundProposal.id == proposal.id, FundProposal.status == ProposalStatus.voting)
+        .values(status=ProposalStatus.closed, outcome=Outcome(result.outcome),
+                closed_at=result.closed_at, closed_by_id=closed_by.id if closed_by else None,
+                result=result.as_json(), chain_head=result.chain_head, ballot_count=result.ballots)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return False
+    db.session.refresh(proposal)
+    enqueue("fund.notify", proposal.id, "result", key=f"fund-result-{proposal.id}")
+    return True
+
+
+def close_by_committee(user: User, proposal_id: int, now: datetime | None = None) -> FundProposal:
+    """A committee member closes voting (before the deadline too: the figures as they
+    stand are frozen and the result marked ``closed_early``)."""
+    now = now or utcnow()
+    proposal = get_proposal(user, proposal_id)
+    if not is_committee_of(user, proposal):
+        raise Forbidden("只有业委会委员可以结束表决", code="not_committee")
+    if proposal.status != ProposalStatus.voting or not close_voting(
+            proposal.id, now, closed_by=user, early=True):
+        raise Conflict("该事项不在表决中", code="not_voting", details={"status": proposal.status.value})
+    return proposal
+
+
+def due_proposal_ids(now: datetime, community_ids: set[int] | None = None) -> list[int]:
+    """Votes past their deadline and scheduled votes whose start has come."""
+    query = select(FundProposal.id).where(
+        or_(FundProposal.closing_due(now), FundProposal.opening_due(now)))
+    if community_ids is not None:
+        query = query.where(FundProposal.community_id.in_(community_ids))
+    return list(db.session.scalars(query.order_by(FundProposal.id)))
+
+
+def settle_due(proposal_id: int, now: datetime | None = None) -> bool:
+    """Bring one proposal up to date with the clock (start a due scheduled vote, close
+    an overdue one). True if something changed; the caller (a job) commits."""
+    now = now or utcnow()
+    proposal = db.session.get(FundProposal, proposal_id)
+    if proposal is None:
+        return False
+    if proposal.closing_due(now):
+        return close_voting(proposal.id, now)
+    if proposal.opening_due(now):
+        return start_scheduled(proposal.id, now)
+    return False

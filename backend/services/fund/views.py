@@ -1,0 +1,109 @@
+"""A fund proposal as a reader sees it now, for lists and the detail alike.
+
+A vote past its deadline that the job or the sweep has not frozen yet shows as
+closed, with the outcome, closing time and log head the close will freeze
+(``results.closing_tally``); its rows are not touched. Everything else shows as
+stored. The routes dump these views through their schemas, so a list row and the
+detail page read the same status, outcome and labels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from backend.models import FundBallot, FundEligibleRoom, FundProposal, FundRule, ProposalStatus, User
+from backend.rules.fund_rules import CHOICE_LABELS, explain_rule
+from backend.rules.tally import RULES
+from backend.services.fund.access import can_manage
+from backend.services.fund.results import Tally, closing_tally, current_tally
+from backend.services.fund.scope import ballots_of, rooms_of, scope_label, voter_keys
+
+
+@dataclass(frozen=True)
+class MyRoom:
+    """A snapshot room the caller's choice covers, and whether it is voted."""
+
+    room: FundEligibleRoom
+    voted: bool
+
+    room_id = property(lambda self: self.room.room_id)
+    label = property(lambda self: self.room.label)
+    area_m2 = property(lambda self: self.room.area_m2)
+
+
+@dataclass
+class ProposalView:
+    proposal: FundProposal
+    status: ProposalStatus
+    outcome: str | None
+    closed_at: datetime | None
+    chain_head: str | None
+    ballot_count: int | None
+    # the detail's
+    tally: Tally | None = None
+    my_rooms: list[MyRoom] = field(default_factory=list)
+    my_ballots: list[FundBallot] = field(default_factory=list)
+    can_vote: bool = False
+    can_manage: bool = False
+    paid_yuan: Decimal | None = None
+
+    @property
+    def community(self) -> str:
+        return self.proposal.community.name
+
+    @property
+    def scope_label(self) -> str:
+        return scope_label(self.proposal)
+
+    @property
+    def created_by(self) -> str | None:
+        creator = self.proposal.created_by
+        return creator.shown_name if creator else None
+
+    @property
+    def publicity_ends_at(self) -> datetime | None:
+        start = self.closed_at or self.proposal.approved_at
+        return start + timedelta(days=self.proposal.publicity_days) if start else None
+
+    @property
+    def choices(self) -> list[dict]:
+        """What a ballot may say under the proposal's rule, with labels."""
+        return [{"code": c, "label": CHOICE_LABELS[c]} for c in RULES[self.proposal.rule.value].choices]
+
+    @property
+    def explanation(self) -> str:
+        p = self.proposal
+        return explain_rule(p.rule.value, p.objection_threshold, p.objection_basis.value,
+                            p.publicity_days)
+
+
+def view_of(proposal: FundProposal, now: datetime) -> ProposalView:
+    """The proposal's status and outcome as they stand at ``now`` (list rows)."""
+    if proposal.closing_due(now):
+        due = closing_tally(proposal, proposal.closes_at)
+        return ProposalView(proposal, ProposalStatus.closed, due.outcome, due.closed_at,
+                            due.chain_head, due.ballots, tally=due)
+    return ProposalView(proposal, proposal.status,
+                        proposal.outcome.value if proposal.outcome else None,
+                        proposal.closed_at, proposal.chain_head, proposal.ballot_count)
+
+
+def detail_of(user: User, proposal: FundProposal, now: datetime) -> ProposalView:
+    """``view_of`` plus the tally, the caller's rooms in scope and own ballots."""
+    from backend.services.fund_ledger import paid_for
+
+    view = view_of(proposal, now)
+    keys = voter_keys(user, proposal.id) if proposal.genesis_hash else set()
+    view.my_rooms = [MyRoom(room, voted) for room, voted in rooms_of(proposal.id, keys)]
+    view.my_ballots = ballots_of(proposal.id, keys)
+    view.can_vote = proposal.takes_ballots(now) and any(not r.voted for r in view.my_rooms)
+    view.can_manage = can_manage(user, proposal)
+    if proposal.rule != FundRule.emergency and proposal.status not in (
+            ProposalStatus.draft, ProposalStatus.scheduled):
+        view.tally = view.tally or current_tally(proposal, now)
+    else:
+        view.tally = None
+    decided = FundProposal.is_decided(view.status, view.outcome)
+    view.paid_yuan = paid_for(proposal.id) if decided else None
+    return view
