@@ -3,7 +3,8 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-SKIP = {"common", "hello", "__main__"}
+# helpers, and the apps other benchmarks serve (push_floor: bench.bot's)
+SKIP = {"common", "hello", "push_floor", "__main__"}
 
 for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
     if info.name in SKIP:

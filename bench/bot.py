@@ -5,10 +5,12 @@
    plus the answer built from the demo community's data in SQLite), for reference.
 2. Under gunicorn (2 workers, rate limits off: RATELIMIT_ENABLED=false), as a ratio
    to the hello-world Flask app served the same way in the same run (target ≥ 0.5):
-   ``POST /api/v1/bot/ask`` with an owner's token, and AES-encrypted pushes to
-   ``/wechat/callback`` (each signed once: fresh nonce, timestamp and MsgId), with
-   p99 latency against WeChat's 5 s deadline; and, for reference, what a push costs
-   before it stores anything (bench/push_floor.py).
+   ``POST /api/v1/bot/ask`` with an owner's token and a mix of questions (loaded by
+   wrk; one fee question before/after a change, trees side by side: bench.http), and
+   AES-encrypted pushes to ``/wechat/callback`` (each signed once: fresh nonce,
+   timestamp and MsgId, so sent by bench.common.http_load), with p99 latency against
+   WeChat's 5 s deadline; and, for reference, what a push costs before it stores
+   anything (bench/push_floor.py).
 
 Run: .venv/bin/python -m bench.bot
 """
@@ -23,21 +25,27 @@ import uuid
 from pathlib import Path
 
 from bench.common import (
+    WRK_CONNECTIONS,
     Request,
     app_for,
     free_port,
     gunicorn_server,
     http_load,
     json_request,
+    medians,
     prepare_database,
     report_ratio,
     round_ratios,
+    serve,
+    wrk,
+    wrk_binary,
+    wx_login,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DURATION = 20.0  # seconds of throughput runs per server, split over the rounds
+DURATION = 20  # seconds of throughput runs per server, split over the rounds
 ROUNDS = 5
-CONCURRENCY = 8
+CONCURRENCY = 8  # clients sending the pushes
 PUSHES = 2500
 TOKEN, APPID = "bench-push-token", "wxbench0000000001"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -61,7 +69,10 @@ def questions() -> list[str]:
 
 
 def in_process(env: dict) -> None:
-    from backend.bot import asker_for, reply, rulebook
+    try:
+        from backend.services.bot_answers import asker_for, reply, rulebook
+    except ImportError:  # before the answers moved out of backend.bot
+        from backend.bot import asker_for, reply, rulebook
     from backend.extensions import db
     from backend.models import User
 
@@ -92,17 +103,14 @@ def in_process(env: dict) -> None:
           f"built from the asker's data)")
 
 
-def seed(env: dict) -> str:
+def seed(env: dict) -> None:
     from backend.extensions import db
-    from backend.models import User
     from backend.seed import seed_demo
-    from backend.services.auth import issue_token
 
     app = app_for(env)
     with app.app_context():
         seed_demo()
         db.session.commit()
-        return issue_token(db.session.scalar(db.select(User).filter_by(openid="demo-wang")))
 
 
 def push_requests(count: int, first_msg_id: int = 10_000_000) -> list[Request]:
@@ -156,31 +164,39 @@ def throwaway_redis():
 
 
 def main() -> None:
+    wrk_binary()
     env = prepare_database()
-    token = seed(env)
+    seed(env)
     in_process(env)
 
     hello = Request("POST", "/", b"{}", {"Content-Type": "application/json"})
-    asks = [json_request("POST", "/api/v1/bot/ask", {"text": q}, token) for q in QUESTIONS]
-    me = [json_request("GET", "/api/v1/me", None, token)] * CONCURRENCY
     runs: dict[str, list] = {}
     with contextlib.ExitStack() as stack:
-        base_server = stack.enter_context(gunicorn_server("bench.hello:app", ready_path="/"))
-        app_server = stack.enter_context(gunicorn_server(env=env))
+        base_server = stack.enter_context(serve("bench.hello:app", ready_path="/"))
+        app_server = stack.enter_context(serve(env=env))
+        token = wx_login(*app_server, "demo-wang")
+        asks = [json_request("POST", "/api/v1/bot/ask", {"text": q}, token) for q in QUESTIONS]
+        me = json_request("GET", "/api/v1/me", None, token)
+        targets = (("hello", base_server, hello), ("ask", app_server, asks),
+                   ("me", app_server, me))
+        for _, server, requests in targets:  # warm-up, not counted
+            wrk(*server, requests, 1)
         # rounds alternate between the servers, so that drift on a shared machine
-        # affects both alike; as many distinct requests as clients (a share each)
+        # affects both alike; wrk sends the questions in turn on each connection
         for _ in range(ROUNDS):
-            for name, server, requests in (("hello", base_server, [hello] * CONCURRENCY),
-                                           ("ask", app_server, asks), ("me", app_server, me)):
-                runs.setdefault(name, []).append(http_load(
-                    *server, requests, concurrency=CONCURRENCY, duration=DURATION / ROUNDS))
-    base, ask, floor = (_median(runs[name]) for name in ("hello", "ask", "me"))
-    print(base.line("hello-world POST / (throughput)"))
-    print(ask.line("POST /api/v1/bot/ask"))
+            for name, server, requests in targets:
+                runs.setdefault(name, []).append(wrk(*server, requests, DURATION // ROUNDS,
+                                                     label=name))
+    base, ask, floor = (medians(runs[name]) for name in ("hello", "ask", "me"))
+    print(f"wrk, {WRK_CONNECTIONS} connections; medians of {ROUNDS} rounds; non-2xx 0")
+    for label, figures in (("hello-world POST / (throughput)", base),
+                           ("POST /api/v1/bot/ask (question mix)", ask),
+                           ("GET /api/v1/me (reference)", floor)):
+        print(f"{label:<40} {figures.rps:9.1f} req/s  p50 {figures.p50_ms:7.2f} ms  "
+              f"p99 {figures.p99_ms:7.2f} ms")
     print("  " + report_ratio("bot/ask vs hello-world", ask.rps, base.rps, "≥ 0.5")
           + f"; rounds {round_ratios(runs['ask'], runs['hello'])}")
     # the cheapest signed-in request (token check and the user's rooms), for reference
-    print(floor.line("GET /api/v1/me (reference)"))
     print("  " + report_ratio("GET /me vs hello-world", floor.rps, base.rps, "reference"))
 
     with throwaway_redis() as redis_url:

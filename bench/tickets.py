@@ -4,10 +4,11 @@
    for our variant job (JPEG draft mode, reducing_gap, transpose after resizing)
    against a naive ``open → exif_transpose → thumbnail`` pipeline timed in the same
    run. Target: ratio ≤ 0.5.
-2. An owner's ticket list (20 items) under gunicorn (2 workers) against a
-   hello-world Flask app served the same way in the same run. Target: ratio ≥ 0.6,
-   and the 100,000-ticket database no worse than 0.9× the 1,000-ticket one; the
-   query plans are printed to show the indexes in use.
+2. An owner's ticket list (20 items) under gunicorn (2 workers), loaded by wrk,
+   against a hello-world Flask app served the same way in the same run. Target:
+   ratio ≥ 0.6, and the 100,000-ticket database no worse than 0.9× the 1,000-ticket
+   one; the query plans are printed to show the indexes in use. (The four main
+   endpoints, before/after a change: ``python -m bench.http``.)
 
 SQLite, then a throwaway PostgreSQL server (skipped when its binaries are missing;
 ``--no-pg`` skips it). ``--quick`` for shorter runs.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import random
 import statistics
@@ -24,12 +26,19 @@ import time
 from datetime import timedelta
 
 from bench.common import (
+    WRK_CONNECTIONS,
+    WRK_THREADS,
+    Request,
     app_for,
-    gunicorn_server,
-    http_load,
+    fetch,
     json_request,
+    medians,
     prepare_database,
     round_ratios,
+    serve,
+    wrk,
+    wrk_binary,
+    wx_login,
 )
 
 OWNER_OPENID = "bench-owner"
@@ -112,15 +121,75 @@ def bench_photos(rounds: int) -> None:
 
 
 # ----------------------------------------------------------------- list under gunicorn
-def seed(env: dict, total: int) -> tuple[str, dict]:
-    """A community with ~100 rooms and ``total`` tickets; the bench owner reported
-    OWNER_TICKETS of them. Returns (owner token, info)."""
+def insert_tickets(community_id: int, owner_id: int, home_ids: list[int], total: int,
+                   mine: int, seed: int = 7) -> None:
+    """``total`` tickets in the community, ``mine`` of them reported by the owner in
+    their rooms (``home_ids``); the rest by 200 other residents in the other rooms,
+    one every 7 minutes up to now. As in a running community, old tickets are finished
+    (the periodic escalation and auto-close have nothing left to do) and recent ones
+    are in every state. Also used by bench.http."""
     from sqlalchemy import insert, select
 
     from backend.extensions import db
-    from backend.models import Role, Room, RoomBinding, Ticket, User, utcnow
+    from backend.models import Room, Ticket, User, utcnow
+
+    rooms = [room_id for room_id in db.session.scalars(
+        select(Room.id).where(Room.community_id == community_id).order_by(Room.id))
+        if room_id not in home_ids]
+    others = db.session.scalars(insert(User).returning(User.id), [
+        {"openid": f"bench-reporter-{community_id}-{i}", "name": f"住户{i}"}
+        for i in range(200)]).all()
+    rng = random.Random(seed)
+    now = utcnow()
+    kinds = ["home_repair", "common_repair", "complaint", "suggestion", "inquiry"]
+    recent = ["submitted", "accepted", "assigned", "in_progress", "resolved", "closed"]
+    old = ["closed", "closed", "closed", "closed", "cancelled", "rejected"]
+    owner_slots = set(rng.sample(range(total), mine))
+    batch = []
+    for i in range(total):
+        created = now - timedelta(minutes=(total - i) * 7)
+        if i in owner_slots:
+            reporter, room = owner_id, home_ids[rng.randrange(len(home_ids))]
+        else:
+            reporter, room = others[rng.randrange(len(others))], rooms[rng.randrange(len(rooms))]
+        kind = kinds[rng.randrange(len(kinds))]
+        fresh = now - created < timedelta(days=2)
+        status = (recent if fresh else old)[rng.randrange(6)]
+        accept_due, due = created + timedelta(minutes=30), created + timedelta(hours=24)
+        row = {
+            "community_id": community_id, "reporter_id": reporter, "room_id": room,
+            "kind": kind, "status": status, "urgent": rng.random() < 0.1,
+            "description": f"第{i}号工单：楼道灯不亮，请尽快处理", "location": "1栋1单元",
+            "created_at": created, "updated_at": created, "accept_due_at": accept_due,
+            "due_at": due, "needs_follow_up": False,
+            "escalated_at": created + timedelta(minutes=31)
+            if status in ("submitted", "accepted", "assigned", "in_progress")
+            and now > accept_due else None,
+            "accepted_at": None, "resolved_at": None, "rating": None, "rated_at": None,
+            "closed_at": None,
+        }
+        if status in ("resolved", "closed"):
+            row["accepted_at"] = created + timedelta(minutes=10)
+            row["resolved_at"] = created + timedelta(hours=3)
+        if status == "closed":
+            row.update(rating=5, rated_at=created + timedelta(hours=4),
+                       closed_at=created + timedelta(hours=4))
+        batch.append(row)
+        if len(batch) == 5000:
+            db.session.execute(insert(Ticket), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(Ticket), batch)
+
+
+def seed(env: dict, total: int) -> dict:
+    """A community with ~100 rooms and ``total`` tickets; the bench owner (a tenant of
+    one room) reported OWNER_TICKETS of them. Returns the list's query plan."""
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.models import Role, Room, RoomBinding, User
     from backend.seed import demo_ledger_csv
-    from backend.services.auth import issue_token
     from backend.services.community import get_or_create_community
     from backend.services.ledger import import_ledger
 
@@ -129,62 +198,18 @@ def seed(env: dict, total: int) -> tuple[str, dict]:
         community, _ = get_or_create_community("基准小区")
         import_ledger(community, demo_ledger_csv())
         db.session.flush()
-        rooms = db.session.scalars(select(Room).where(Room.community_id == community.id)).all()
+        home = db.session.scalar(select(Room.id).where(Room.community_id == community.id)
+                                 .order_by(Room.id).limit(1))
         owner = User(openid=OWNER_OPENID, name="基准业主")
-        others = [User(openid=f"bench-{i}", name=f"住户{i}") for i in range(200)]
-        db.session.add_all([owner, *others])
+        db.session.add(owner)
         db.session.flush()
-        home = rooms[0]
-        db.session.add(RoomBinding(user_id=owner.id, room_id=home.id, relation=Role.tenant))
+        db.session.add(RoomBinding(user_id=owner.id, room_id=home, relation=Role.tenant))
+        insert_tickets(community.id, owner.id, [home], total, OWNER_TICKETS)
         db.session.commit()
-        rng = random.Random(7)
-        now = utcnow()
-        kinds = ["home_repair", "common_repair", "complaint", "suggestion", "inquiry"]
-        recent = ["submitted", "accepted", "assigned", "in_progress", "resolved", "closed"]
-        old = ["closed", "closed", "closed", "closed", "cancelled", "rejected"]
-        owner_slots = set(rng.sample(range(total), OWNER_TICKETS))
-        batch = []
-        for i in range(total):
-            created = now - timedelta(minutes=(total - i) * 7)
-            mine = i in owner_slots
-            reporter = owner if mine else others[rng.randrange(len(others))]
-            room = home if mine else rooms[1 + rng.randrange(len(rooms) - 1)]
-            kind = kinds[rng.randrange(len(kinds))]
-            # As in a running community: old tickets are finished (the periodic
-            # escalation and auto-close have nothing left to do), recent ones vary.
-            fresh = now - created < timedelta(days=2)
-            status = (recent if fresh else old)[rng.randrange(6)]
-            accept_due, due = created + timedelta(minutes=30), created + timedelta(hours=24)
-            row = {
-                "community_id": community.id, "reporter_id": reporter.id, "room_id": room.id,
-                "kind": kind, "status": status, "urgent": rng.random() < 0.1,
-                "description": f"第{i}号工单：楼道灯不亮，请尽快处理", "location": "1栋1单元",
-                "created_at": created, "updated_at": created, "accept_due_at": accept_due,
-                "due_at": due, "needs_follow_up": False,
-                "escalated_at": created + timedelta(minutes=31)
-                if status in ("submitted", "accepted", "assigned", "in_progress")
-                and now > accept_due else None,
-                "accepted_at": None, "resolved_at": None, "rating": None, "rated_at": None,
-                "closed_at": None,
-            }
-            if status in ("resolved", "closed"):
-                row["accepted_at"] = created + timedelta(minutes=10)
-                row["resolved_at"] = created + timedelta(hours=3)
-            if status == "closed":
-                row.update(rating=5, rated_at=created + timedelta(hours=4),
-                           closed_at=created + timedelta(hours=4))
-            batch.append(row)
-            if len(batch) == 5000:
-                db.session.execute(insert(Ticket), batch)
-                batch = []
-        if batch:
-            db.session.execute(insert(Ticket), batch)
-        db.session.commit()
-        token = issue_token(owner)
         plans = query_plans(owner)
         db.session.remove()
         db.engine.dispose()
-    return token, {"plans": plans}
+    return {"plans": plans}
 
 
 def query_plans(owner) -> list[str]:
@@ -192,12 +217,18 @@ def query_plans(owner) -> list[str]:
     from sqlalchemy import text
 
     from backend.extensions import db
-    from backend.services.tickets import list_statement
+    from backend.services import tickets as ticket_service
 
-    statement, params = list_statement(owner, limit=20)
+    if hasattr(ticket_service, "list_query"):  # a Select
+        statement = ticket_service.list_query(owner, limit=20)
+    elif hasattr(ticket_service, "list_statement"):  # (statement, parameters), before
+        statement, params = ticket_service.list_statement(owner, limit=20)
+        statement = statement.params(**params)
+    else:
+        return ["(not shown: backend.services.tickets has neither list_query nor "
+                "list_statement)"]
     dialect = db.engine.dialect
-    sql = str(statement.params(**params).compile(
-        dialect=dialect, compile_kwargs={"literal_binds": True}))
+    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     if dialect.name == "postgresql":
         db.session.execute(text("ANALYZE"))
         prefix = "EXPLAIN (ANALYZE, COSTS OFF) "
@@ -208,43 +239,33 @@ def query_plans(owner) -> list[str]:
 
 
 def check_list(host: str, port: int, token: str) -> None:
-    import json
-
-    request = json_request("GET", "/api/v1/tickets?limit=20", token=token)
-    check = http_load(host, port, [request], concurrency=1, keep_bodies=True, warmup=0)
-    status, body = check.per_request[0][1], check.per_request[0][2]
+    status, body = fetch(host, port, json_request("GET", "/api/v1/tickets?limit=20", token=token))
     assert status == 200, body[:500]
     assert len(json.loads(body)["items"]) == 20
 
 
-def load(host: str, port: int, request, seconds: float, concurrency: int):
-    return http_load(host, port, [request] * concurrency, concurrency=concurrency,
-                     duration=seconds, warmup=30)
-
-
-def bench_list(label: str, database_url_for, sizes: list[int], seconds: float,
-               concurrency: int, rounds: int = 3) -> None:
+def bench_list(label: str, database_url_for, sizes: list[int], seconds: int,
+               rounds: int = 3) -> None:
     """Servers for the baseline and each database size run side by side; rounds
-    alternate between them so that drift on a shared machine affects all alike."""
-    from bench.common import Request
-
-    print(f"== owner's ticket list (20 items), gunicorn 2 workers, {label} ==")
-    envs, tokens = {}, {}
+    alternate between them so that drift on a shared machine affects all alike. Load
+    from wrk (bench.common.wrk: 2 threads, 16 connections)."""
+    print(f"== owner's ticket list (20 items), gunicorn 2 workers, wrk {WRK_THREADS} threads "
+          f"{WRK_CONNECTIONS} connections, {label} ==")
+    envs = {}
     for size in sizes:
         env = prepare_database(database_url_for(size))
         env["REDIS_URL"] = ""
         started = time.perf_counter()
-        tokens[size], info = seed(env, size)
+        info = seed(env, size)
         envs[size] = env
         print(f"seeded {size} tickets in {time.perf_counter() - started:.1f}s; list query plan:")
         for line in info["plans"]:
             print("    " + line)
     samples: dict[str, list] = {}
     with contextlib.ExitStack() as stack:
-        hello = stack.enter_context(gunicorn_server("bench.hello:app", env={}, workers=2,
-                                                    ready_path="/"))
-        servers = {size: stack.enter_context(gunicorn_server(env=envs[size], workers=2))
-                   for size in sizes}
+        hello = stack.enter_context(serve("bench.hello:app", ready_path="/"))
+        servers = {size: stack.enter_context(serve(env=envs[size])) for size in sizes}
+        tokens = {size: wx_login(*servers[size], OWNER_OPENID) for size in sizes}
         for size in sizes:
             check_list(*servers[size], tokens[size])
         targets = [("hello", hello, Request("GET", "/"))]
@@ -253,18 +274,18 @@ def bench_list(label: str, database_url_for, sizes: list[int], seconds: float,
                     for size in sizes]
         targets.append((f"me {sizes[0]}", servers[sizes[0]],
                         json_request("GET", "/api/v1/me", token=tokens[sizes[0]])))
+        for _, server, request in targets:  # warm-up, not counted
+            wrk(*server, request, 1)
         for _ in range(rounds):
-            for name, (host, port), request in targets:
-                samples.setdefault(name, []).append(load(host, port, request, seconds,
-                                                         concurrency))
+            for name, server, request in targets:
+                samples.setdefault(name, []).append(wrk(*server, request, seconds, label=name))
     best = {}
     for name, results in samples.items():
-        rps = [r.rps for r in results]
-        best[name] = statistics.median(rps)
-        worst = max(results, key=lambda r: r.pct(99))
-        print(f"{name:<12} median {best[name]:8.1f} req/s over {len(rps)} rounds "
-              f"({', '.join(f'{x:.0f}' for x in rps)}); p50 {results[0].pct(50):.2f} ms, "
-              f"worst p99 {worst.pct(99):.2f} ms, errors {sum(r.errors for r in results)}")
+        figures = medians(results)
+        best[name] = figures.rps
+        print(f"{name:<12} median {figures.rps:8.1f} req/s over {len(results)} rounds "
+              f"({', '.join(f'{x:.0f}' for x in figures.rounds)}); p50 {figures.p50_ms:.2f} ms, "
+              f"p99 {figures.p99_ms:.2f} ms (medians), non-2xx 0")
     for size in sizes:
         print(f"  ratio list({size}) / hello = {best[f'list {size}'] / best['hello']:.2f} "
               f"(target ≥ 0.6); rounds {round_ratios(samples[f'list {size}'], samples['hello'])}")
@@ -275,6 +296,8 @@ def bench_list(label: str, database_url_for, sizes: list[int], seconds: float,
         print(f"  ratio list({big}) / list({small}) = "
               f"{best[f'list {big}'] / best[f'list {small}']:.2f} (target ≥ 0.9); "
               f"rounds {round_ratios(samples[f'list {big}'], samples[f'list {small}'])}")
+    print("  (the four main endpoints before/after a change, with trees side by side: "
+          "python -m bench.http)")
     print()
 
 
@@ -284,28 +307,27 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs")
     parser.add_argument("--skip-photos", action="store_true")
     parser.add_argument("--skip-list", action="store_true")
-    parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of the list benchmark (medians are reported)")
     args = parser.parse_args([] if argv is None and __name__ != "__main__" else argv)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    seconds = 2.0 if args.quick else 4.0
+    wrk_binary()
+    seconds = 2 if args.quick else 4
     if not args.skip_photos:
         bench_photos(rounds=3 if args.quick else 7)
     if not args.skip_list:
-        bench_list("SQLite", lambda size: None, [1_000, 100_000], seconds, args.concurrency,
-                   args.rounds)
+        bench_list("SQLite", lambda size: None, [1_000, 100_000], seconds, args.rounds)
         if not args.no_pg:
-            bench_postgres(seconds, args.concurrency, args.rounds)
+            bench_postgres(seconds, args.rounds)
 
 
-def bench_postgres(seconds: float, concurrency: int, rounds: int) -> None:
+def bench_postgres(seconds: int, rounds: int) -> None:
     from tests.servers import ServiceMissing, create_pg_database, throwaway_postgres
 
     try:
         with throwaway_postgres() as server:
             bench_list("PostgreSQL", lambda size: create_pg_database(server, f"bench_tickets_{size}"),
-                       [1_000, 100_000], seconds, concurrency, rounds)
+                       [1_000, 100_000], seconds, rounds)
     except ServiceMissing as exc:
         print(f"PostgreSQL skipped: {exc}")
 
