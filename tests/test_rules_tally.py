@@ -17,6 +17,7 @@ from backend.rules.tally import (
     NO_QUORUM,
     PASSED,
     REJECTED,
+    RULES,
     EligibleRoom,
     Figures,
     Settings,
@@ -250,6 +251,37 @@ def test_fixed_lists_for_pages_and_the_bot():
     assert "三分之一" in explain_rule("objection")
     assert "面积和人数均超过" in explain_rule("objection", basis="both")
     assert "过半数" in explain_rule("civil_code_use")
+
+
+# ------------------------------------------------------------------ measures
+def test_measures_are_the_comparisons_the_decision_makes():
+    # owners 1-3: 100, 100, 200 m²; owners 1 and 3 take part, 3 approves
+    snapshot = rooms(("100.00", 1), ("100.00", 2), ("200.00", 3))
+    counts, outcome = tally("civil_code_use", snapshot, votes(snapshot, {1: "oppose", 3: "approve"}))
+    measures = {m.name: m for m in RULES["civil_code_use"].measures(counts)}
+    # 300/400 m² ≥ 2/3 and 2/3 people ≥ 2/3: a quorum
+    assert measures["participating_area"].share == Fraction(3, 4)
+    assert measures["participating_headcount"].met is True
+    # approving 200/300 m² > 1/2, but 1/2 people is not more than half
+    assert (measures["approving_area"].met, measures["approving_headcount"].met) == (True, False)
+    assert outcome == REJECTED
+
+
+def test_objection_measures_decide_by_the_basis():
+    # owner 1 holds 200 of 300 m²: objecting area 2/3 > 1/3, headcount 1/3 is not more
+    snapshot = rooms(("200.00", 1), ("50.00", 2), ("50.00", 3))
+    counts = objection(snapshot, [1])[0]
+    area, heads = RULES["objection"].measures(counts)
+    assert (area.met, heads.met) == (True, False)
+    assert objection(snapshot, [1], basis="either")[1] == REJECTED
+    assert objection(snapshot, [1], basis="both")[1] == PASSED
+    assert heads.share == Fraction(1, 3) and heads.threshold == Fraction(1, 3)
+
+
+def test_shares_of_nothing_are_zero():
+    counts = aggregate(("approve", "oppose", "abstain"), [], {})
+    assert all(m.share == 0 for m in RULES["civil_code_major"].measures(counts))
+    assert RULES["civil_code_major"].decide(counts) == NO_QUORUM
 
 
 # ------------------------------------------------------------------ hash chain

@@ -65,7 +65,7 @@ def test_committee_opens_vote_owners_object_tally_moves_close_publishes(open_pag
     committee.locator("#open-vote").click()
     committee.get_by_role("dialog").get_by_role("button", name="开始表决").click()
     expect(committee.locator("#proposal-status")).to_have_text("表决中")
-    object_headcount = committee.locator("#tally-object-headcount .tally-value")
+    object_headcount = committee.locator("#tally-objecting_headcount .tally-value")
     expect(object_headcount).to_contain_text("0 人 /")
     eligible = committee.locator(".tally-scope").inner_text()
     assert "业主" in eligible
