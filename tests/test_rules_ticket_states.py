@@ -188,8 +188,12 @@ def test_overdue_reasons():
     assert ts.is_overdue("assigned", accept_by, due, due + minute) is True
 
 
-def test_resolved_on_time():
+def test_a_deadline_is_met_missed_or_not_known_yet():
     due = T0 + timedelta(hours=4)
-    assert ts.resolved_on_time(due, None) is None
-    assert ts.resolved_on_time(due, due) is True
-    assert ts.resolved_on_time(due, due + timedelta(seconds=1)) is False
+    second = timedelta(seconds=1)
+    assert ts.on_time(due, None, due - second) is None  # still ahead
+    assert ts.on_time(due, None, due) is None  # at the deadline it is not missed yet
+    assert ts.on_time(due, None, due + second) is False  # passed, not done
+    assert ts.on_time(due, due, due + timedelta(days=9)) is True  # done at the deadline
+    assert ts.on_time(due, due + second, due + second) is False  # done late
+    assert ts.on_time(due, due - second, due - second) is True

@@ -10,7 +10,7 @@ import pytest
 from backend.extensions import db
 from backend.jobs.queue import tick_inline
 from backend.models import Notification, Ticket, TicketEvent, User
-from backend.services.tickets import auto_close_resolved, escalate_overdue
+from backend.jobs.tickets import auto_close_resolved, escalate_overdue
 from tests.conftest import bind_owner
 
 pytestmark = pytest.mark.usefixtures("wechat_api")
@@ -225,15 +225,14 @@ def db_id(app, username):
 
 def test_list_times_and_overdue_match_the_rules(
         app, client, owner, staff, post_ticket):
-    """Lists read their times through a memoised conversion of the stored value
-    (models.base.LocalIsoText) and ``overdue`` from SQL; for every status, around the
-    deadlines and across midnight and New Year in Shanghai, they must equal what
-    timeutil.local_iso and rules.is_overdue say (on SQLite and on PostgreSQL)."""
+    """For every status, around the deadlines and across midnight and New Year in
+    Shanghai, the list shows the times as timeutil.local_iso does, its ``overdue``
+    and its ``?overdue=`` filter say what rules.is_overdue says (``Ticket.is_overdue``
+    in SQL for the filter, in Python for the field; on SQLite and on PostgreSQL)."""
     from backend.models import TicketStatus
     from backend.rules.ticket_states import is_overdue
-    from backend.services.auth import load_principal
     from backend.services.tickets import list_page
-    from backend.timeutil import local_iso
+    from backend.timeutil import local_iso, utcnow
 
     resident = owner("O-1")
     staff("desk")
@@ -241,7 +240,7 @@ def test_list_times_and_overdue_match_the_rules(
     now = datetime.fromisoformat("2026-12-31T16:00:00+00:00")  # 2027-01-01 00:00 in Shanghai
     moments = [now - timedelta(seconds=1), now, now + timedelta(seconds=1)]
     with app.app_context():
-        expected = {}
+        times, late_then = {}, set()
         for index, tid in enumerate(ids):
             ticket = db.session.get(Ticket, tid)
             status = list(TicketStatus)[index // 3]
@@ -250,17 +249,24 @@ def test_list_times_and_overdue_match_the_rules(
             ticket.created_at = ticket.updated_at = due - timedelta(hours=5, microseconds=999)
             ticket.accept_due_at = due - timedelta(minutes=1) if index % 2 else due
             ticket.due_at = due + timedelta(hours=1) if index % 2 else due
-            expected[tid] = {
-                "created_at": local_iso(ticket.created_at),
-                "accept_due_at": local_iso(ticket.accept_due_at),
-                "due_at": local_iso(ticket.due_at),
-                "overdue": is_overdue(status, ticket.accept_due_at, ticket.due_at, now),
-            }
+            times[tid] = {"created_at": local_iso(ticket.created_at),
+                          "updated_at": local_iso(ticket.updated_at),
+                          "accept_due_at": local_iso(ticket.accept_due_at),
+                          "due_at": local_iso(ticket.due_at)}
+            if is_overdue(status, ticket.accept_due_at, ticket.due_at, now):
+                late_then.add(tid)
         db.session.commit()
-        reporter = load_principal(db.session.get(Ticket, ids[0]).reporter_id)
-        rows, _ = list_page(reporter, limit=100, now=now)
-    seen = {row.id: {key: getattr(row, key) for key in expected[row.id]} for row in rows}
-    assert seen == expected
-    assert {tid for tid, item in expected.items() if item["overdue"]}  # both kinds are there
-    assert {tid for tid, item in expected.items() if not item["overdue"]}
-    assert "2027-01-01T00:00:00+08:00" in {item["due_at"] for item in expected.values()}
+        reporter = db.session.get(Ticket, ids[0]).reporter
+        late, _ = list_page(reporter, limit=100, overdue_only=True, now=now)
+        in_time, _ = list_page(reporter, limit=100, overdue_only=False, now=now)
+    assert {t.id for t in late} == late_then
+    assert {t.id for t in in_time} == set(ids) - late_then
+    assert late_then and set(ids) - late_then  # both kinds are there
+
+    items = client.get("/api/v1/tickets?limit=100", headers=resident).json["items"]
+    assert {i["id"]: {key: i[key] for key in times[i["id"]]} for i in items} == times
+    assert "2027-01-01T00:00:00+08:00" in {t["due_at"] for t in times.values()}
+    with app.app_context():
+        late_now = {tid for tid in ids
+                    if db.session.get(Ticket, tid).is_overdue(utcnow())}
+    assert {i["id"] for i in items if i["overdue"]} == late_now

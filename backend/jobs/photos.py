@@ -1,7 +1,9 @@
 """Photo processing: the display and thumbnail variants of an uploaded ticket photo
-(see backend/services/photos.py for the pipeline)."""
+(see backend/services/photos.py for the pipeline). The job commits what the service
+recorded: the variants, or the photo marked failed."""
 from __future__ import annotations
 
+from backend.extensions import db
 from backend.jobs.registry import PermanentJobError, job
 from backend.services import photos
 
@@ -12,5 +14,7 @@ def process_ticket_photo(photo_id: int) -> None:
     try:
         photos.process_photo(photo_id)
     except photos.PhotoFailed as exc:
+        db.session.commit()  # the photo stays marked failed
         # A file that cannot be decoded will not decode on a retry either.
         raise PermanentJobError(str(exc)) from exc
+    db.session.commit()

@@ -13,7 +13,6 @@ from backend.models.community import (  # noqa: F401
     RoomKind,
     Unit,
     room_label,
-    room_label_sql,
 )
 from backend.models.notification import Notification, WechatSubscription  # noqa: F401
 from backend.models.outbox import OutboxJob  # noqa: F401

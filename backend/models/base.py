@@ -1,15 +1,14 @@
 """Declarative base, naming convention and column types shared by every table."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from decimal import Decimal
-from functools import lru_cache
 
-from sqlalchemy import DateTime, MetaData, Numeric, type_coerce
+from sqlalchemy import DateTime, MetaData, Numeric
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator, UserDefinedType
+from sqlalchemy.types import TypeDecorator
 
-from backend.timeutil import local_iso, utcnow  # noqa: F401 (models use utcnow)
+from backend.timeutil import utcnow  # noqa: F401 (models use utcnow)
 
 MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL: larger ids name no row
 
@@ -45,40 +44,6 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
-
-
-class LocalIsoText(UserDefinedType):
-    """A UTCDateTime column read as the API shows it, 2026-11-21T18:05:00+08:00
-    (``timeutil.local_iso``): select ``local_iso_text(column)``.
-
-    Lists show four times per item. The conversion is a pure function of the stored
-    value (SQLite's text, PostgreSQL's timestamptz), so it is memoised per process:
-    a page seen again costs a dictionary lookup per time instead of a parse and a
-    time zone conversion. A test holds it equal to ``local_iso`` on both databases."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw):  # a read-side type: never in DDL
-        return "VARCHAR"
-
-    def result_processor(self, dialect, coltype):
-        return _local_iso_of_stored
-
-
-@lru_cache(maxsize=32768)
-def _local_iso_of_stored(value):
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite stores naive UTC text
-        value = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return local_iso(value)
-
-
-def local_iso_text(column):
-    """``column`` (a UTCDateTime) as local ISO text in result rows."""
-    return type_coerce(column, LocalIsoText())
 
 
 class Money(TypeDecorator):

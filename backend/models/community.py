@@ -15,11 +15,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    literal,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Area, Base, Money, UTCDateTime, str_enum, utcnow
+from backend.rules import fees as fee_rules
 
 
 class RoomKind(str, enum.Enum):
@@ -38,12 +38,6 @@ ROOM_KIND_LABELS = {
 def room_label(building: str, unit: str, number: str) -> str:
     """How residents name a room: 3栋2单元1502."""
     return f"{building}栋{unit}单元{number}"
-
-
-def room_label_sql(building, unit, number):
-    """``room_label`` as a SQL expression over three columns (NULL if any is), for
-    list pages that read many rows: one value per row instead of three."""
-    return building + literal("栋") + unit + literal("单元") + number
 
 
 class Community(Base):
@@ -134,6 +128,7 @@ class Room(Base):
 
     @property
     def label(self) -> str:
+        """3栋2单元1502 (needs building and unit: lists load them eagerly)."""
         return room_label(self.building.name, self.unit.name, self.number)
 
 
@@ -174,7 +169,12 @@ class Bill(Base):
 
     @property
     def outstanding(self) -> Decimal:
-        return max(self.amount - self.paid, Decimal("0.00"))
+        """What is still to pay (never below zero): ``rules.fees.outstanding``."""
+        return fee_rules.outstanding(self.amount, self.paid)
+
+    def overdue(self, today: date) -> bool:
+        """Unpaid past its due date (counts in arrears): ``rules.fees.is_overdue``."""
+        return fee_rules.is_overdue(self.amount, self.paid, self.due_date, today)
 
 
 class PolicyText(Base):

@@ -14,12 +14,19 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    and_,
+    case,
+    false,
+    null,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, UTCDateTime, str_enum, utcnow
 from backend.models.community import Community, Room
 from backend.models.user import User
+from backend.rules import ticket_states as rules
 from backend.rules.ticket_states import TicketKind, TicketStatus
 
 __all__ = ["Ticket", "TicketEvent", "TicketPhoto", "TicketKind", "TicketStatus", "PhotoStage",
@@ -103,6 +110,57 @@ class Ticket(Base):
     photos: Mapped[list[TicketPhoto]] = relationship(
         back_populates="ticket", order_by="TicketPhoto.id", cascade="all, delete-orphan",
         passive_deletes=True)
+
+    # Rules with a Python side (one ticket in hand) and a SQL side (lists, escalation,
+    # reports), defined together; tests/test_tickets_rules.py holds them equal on
+    # SQLite and PostgreSQL.
+    @hybrid_method
+    def is_overdue(self, now: datetime) -> bool:
+        """Open and past a deadline (``rules.ticket_states.is_overdue``)."""
+        return rules.is_overdue(self.status, self.accept_due_at, self.due_at, now)
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_expression(cls, now: datetime):
+        return and_(cls.status.in_(rules.OPEN_STATUSES), or_(
+            cls.due_at < now,
+            and_(cls.status == TicketStatus.submitted, cls.accept_due_at < now)))
+
+    @hybrid_method
+    def resolved_on_time(self, now: datetime) -> bool | None:
+        """Resolved by ``due_at`` (``rules.ticket_states.on_time``): None while that is
+        not known yet; unresolved past the deadline counts as late."""
+        return rules.on_time(self.due_at, self.resolved_at, now)
+
+    @resolved_on_time.inplace.expression
+    @classmethod
+    def _resolved_on_time_expression(cls, now: datetime):
+        return _on_time_sql(cls.due_at, cls.resolved_at, now)
+
+    @hybrid_method
+    def accepted_on_time(self, now: datetime) -> bool | None:
+        """Accepted by ``accept_due_at``, in the same sense as ``resolved_on_time``."""
+        return rules.on_time(self.accept_due_at, self.accepted_at, now)
+
+    @accepted_on_time.inplace.expression
+    @classmethod
+    def _accepted_on_time_expression(cls, now: datetime):
+        return _on_time_sql(cls.accept_due_at, cls.accepted_at, now)
+
+    @hybrid_property
+    def escalated(self) -> bool:
+        return self.escalated_at is not None
+
+    @escalated.inplace.expression
+    @classmethod
+    def _escalated_expression(cls):
+        return cls.escalated_at.is_not(None)
+
+
+def _on_time_sql(due_at, done_at, now):
+    """``rules.ticket_states.on_time`` in SQL: true, false, or NULL (not known yet)."""
+    return case((done_at.is_not(None), done_at <= due_at), (due_at < now, false()),
+                else_=null())
 
 
 class TicketEvent(Base):

@@ -53,6 +53,12 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", order_by="RoomBinding.id"
     )
 
+    @property
+    def shown_name(self) -> str:
+        """How pages, timelines and messages name this person: their name, else what
+        they are (工作人员 for staff, who sign in by username; else 业主)."""
+        return self.name or ("工作人员" if self.username else "业主")
+
 
 class StaffRole(Base):
     """A staff role held in one community (desk, engineer, manager, admin)."""

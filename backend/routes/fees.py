@@ -1,11 +1,12 @@
 """Fees: the published standard (收费标准公示) and the caller's bills."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from marshmallow import Schema, fields
 
 from backend.auth import current_user
 from backend.errors import NotFound
-from backend.extensions import db
 from backend.models import ROOM_KIND_LABELS
 from backend.routes.common import Blueprint, Money, RowId
 from backend.services import fees as fee_service
@@ -36,15 +37,20 @@ class BillArgs(Schema):
 
 
 class BillItem(Schema):
+    """A ``models.Bill``."""
+
     id = fields.Integer(required=True)
     room_id = fields.Integer(required=True)
-    room = fields.String(required=True)
+    room = fields.String(attribute="room.label", required=True)
     period = fields.String(required=True)
-    amount_yuan = Money(required=True)
-    paid_yuan = Money(required=True)
-    outstanding_yuan = Money(required=True)
+    amount_yuan = Money(attribute="amount", required=True)
+    paid_yuan = Money(attribute="paid", required=True)
+    outstanding_yuan = Money(attribute="outstanding", required=True)
     due_date = fields.Date(required=True)
-    overdue = fields.Boolean(required=True)
+    overdue = fields.Method("_overdue", required=True, metadata={"type": "boolean"})
+
+    def _overdue(self, bill) -> bool:
+        return bill.overdue(local_today())
 
 
 class BillsOut(Schema):
@@ -81,16 +87,6 @@ def bills(args):
             raise NotFound("找不到该房屋", code="room_not_found")
         rooms = {args["room_id"]: rooms[args["room_id"]]}
     bills = fee_service.bills_for_rooms(list(rooms))
-    today = local_today()
-    total_late, _ = fee_service.arrears_for(bills, today)
-    items = []
-    for bill in bills:
-        line = fee_service.as_line(bill)
-        items.append({
-            "id": bill.id, "room_id": bill.room_id, "room": rooms[bill.room_id].label,
-            "period": bill.period, "amount_yuan": bill.amount, "paid_yuan": bill.paid,
-            "outstanding_yuan": line.outstanding, "due_date": bill.due_date,
-            "overdue": line.overdue(today),
-        })
-    outstanding = sum((i["outstanding_yuan"] for i in items), start=type(total_late)("0.00"))
-    return {"items": items, "arrears_yuan": total_late, "outstanding_yuan": outstanding}
+    total_late, _ = fee_service.arrears_for(bills)
+    outstanding = sum((bill.outstanding for bill in bills), start=Decimal("0.00"))
+    return {"items": bills, "arrears_yuan": total_late, "outstanding_yuan": outstanding}

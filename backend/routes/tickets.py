@@ -3,16 +3,16 @@ timeline, the state-machine actions, rating, follow-ups, and the photos themselv
 (served only to people who may see the ticket)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, send_file
+from flask import current_app, send_file
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
 from webargs.fields import DelimitedList
 from werkzeug.datastructures import FileStorage
 
 from backend.auth import current_user, login_required, roles_required
 from backend.errors import Conflict, NotFound
-from backend.extensions import db, limiter
-from backend.models import PhotoState, Ticket, TicketKind, TicketStatus
+from backend.extensions import limiter
+from backend.models import PhotoState, TicketKind, TicketStatus
 from backend.routes.common import (
     per_user,
     Blueprint,
@@ -128,25 +128,66 @@ class AssigneeArgs(Schema):
 
 
 # ----------------------------------------------------------------- response schemas
+# Each schema dumps the model object itself (Ticket, TicketEvent, TicketPhoto, User):
+# it is the one definition of the payload, for lists and details alike.
+class Code(fields.String):
+    """An enum member as its code ("in_progress")."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(getattr(value, "value", value), attr, obj, **kwargs)
+
+
+class Label(fields.String):
+    """The label of the object's code in ``source`` from one of the rules' tables
+    (STATUS_LABELS, ...); an unknown code shows as itself."""
+
+    def __init__(self, labels: dict[str, str], source: str, **kwargs):
+        super().__init__(**kwargs)
+        self.labels, self.source = labels, source
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return super().get_value(obj, self.source, accessor, default)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        code = getattr(value, "value", value)
+        return self.labels.get(code, code)
+
+
 class PersonOut(Schema):
     id = fields.Integer(required=True)
-    name = fields.String(required=True)
+    name = fields.String(attribute="shown_name", required=True,
+                         metadata={"description": "the name, else 工作人员 (staff) or 业主"})
 
 
 class PhotoOut(Schema):
     id = fields.Integer(required=True)
-    state = fields.String(required=True, metadata={"description": "processing, ready, failed"})
-    stage = fields.String(required=True, metadata={"description": "report, before, after"})
-    thumb_url = fields.String(allow_none=True, required=True)
-    url = fields.String(allow_none=True, required=True)
+    state = Code(required=True, metadata={"description": "processing, ready, failed"})
+    stage = Code(required=True, metadata={"description": "report, before, after"})
+    thumb_url = fields.Method("_thumb_url", allow_none=True, required=True,
+                              metadata={"type": "string"})
+    url = fields.Method("_url", allow_none=True, required=True, metadata={"type": "string"})
     width = fields.Integer(allow_none=True)
     height = fields.Integer(allow_none=True)
+
+    @staticmethod
+    def _variant_url(photo, variant: str) -> str | None:
+        if photo.state != PhotoState.ready:
+            return None
+        return f"/api/v1/tickets/{photo.ticket_id}/photos/{photo.id}/{variant}"
+
+    def _thumb_url(self, photo) -> str | None:
+        return self._variant_url(photo, "thumb")
+
+    def _url(self, photo) -> str | None:
+        return self._variant_url(photo, "display")
 
 
 class EventOut(Schema):
     at = LocalDateTime(required=True)
     type = fields.String(required=True)
-    label = fields.String(required=True)
+    label = Label(EVENT_LABELS, "type", required=True)
     actor = fields.Nested(PersonOut, allow_none=True, required=True,
                           metadata={"description": "null: the system"})
     from_status = fields.String(data_key="from", allow_none=True, required=True)
@@ -156,24 +197,31 @@ class EventOut(Schema):
 
 class TicketSummaryOut(Schema):
     id = fields.Integer(required=True)
-    kind = fields.String(required=True)
-    kind_label = fields.String(required=True)
-    status = fields.String(required=True)
-    status_label = fields.String(required=True)
+    kind = Code(required=True)
+    kind_label = Label(KIND_LABELS, "kind", required=True)
+    status = Code(required=True)
+    status_label = Label(STATUS_LABELS, "status", required=True)
     urgent = fields.Boolean(required=True)
     description = fields.String(required=True)
     location = fields.String(required=True)
     room_id = fields.Integer(allow_none=True, required=True)
-    room = fields.String(allow_none=True, required=True, metadata={"description": "3栋2单元1502"})
+    room = fields.Method("_room", allow_none=True, required=True,
+                         metadata={"type": "string", "description": "3栋2单元1502"})
     reporter = fields.Nested(PersonOut, allow_none=True, required=True)
     assignee = fields.Nested(PersonOut, allow_none=True, required=True)
     created_at = LocalDateTime(required=True)
     updated_at = LocalDateTime(required=True)
     accept_due_at = LocalDateTime(required=True)
     due_at = LocalDateTime(required=True)
-    overdue = fields.Boolean(required=True)
+    overdue = fields.Method("_overdue", required=True, metadata={"type": "boolean"})
     escalated = fields.Boolean(required=True)
     rating = fields.Integer(allow_none=True, required=True)
+
+    def _room(self, ticket) -> str | None:
+        return ticket.room.label if ticket.room is not None else None
+
+    def _overdue(self, ticket) -> bool:
+        return ticket.is_overdue(utcnow())
 
 
 class TicketOut(TicketSummaryOut):
@@ -187,8 +235,12 @@ class TicketOut(TicketSummaryOut):
     followed_up_at = LocalDateTime(allow_none=True, required=True)
     photos = fields.List(fields.Nested(PhotoOut), required=True)
     events = fields.List(fields.Nested(EventOut), required=True)
-    actions = fields.List(fields.String(), required=True,
-                          metadata={"description": "what the caller may do now"})
+    actions = fields.Method("_actions", required=True, metadata={
+        "type": "array", "items": {"type": "string"},
+        "description": "what the caller may do now"})
+
+    def _actions(self, ticket) -> list[str]:
+        return ticket_service.available_actions(current_user(), ticket)
 
 
 class TicketPage(Schema):
@@ -201,6 +253,7 @@ class PhotoList(Schema):
 
 
 class AssigneeOut(PersonOut):
+    name = fields.String(required=True)  # as entered (the picker lists staff by name)
     roles = fields.List(fields.String(), required=True)
 
 
@@ -208,80 +261,9 @@ class AssigneeList(Schema):
     items = fields.List(fields.Nested(AssigneeOut), required=True)
 
 
-# ----------------------------------------------------------------- serialisation
-def _person(user) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.id, "name": user.name or ("工作人员" if user.username else "业主")}
-
-
-def photo_payload(ticket_id: int, photo) -> dict:
-    ready = photo.state == PhotoState.ready
-    base = f"/api/v1/tickets/{ticket_id}/photos/{photo.id}"
-    return {"id": photo.id, "state": photo.state.value, "stage": photo.stage.value,
-            "thumb_url": f"{base}/thumb" if ready else None,
-            "url": f"{base}/display" if ready else None,
-            "width": photo.width, "height": photo.height}
-
-
-def summary_payload(ticket: Ticket, now=None) -> dict:
-    now = now or utcnow()
-    return {
-        "id": ticket.id, "kind": ticket.kind.value, "kind_label": KIND_LABELS[ticket.kind.value],
-        "status": ticket.status.value, "status_label": STATUS_LABELS[ticket.status.value],
-        "urgent": ticket.urgent, "description": ticket.description, "location": ticket.location,
-        "room_id": ticket.room_id, "room": ticket.room.label if ticket.room is not None else None,
-        "reporter": _person(ticket.reporter), "assignee": _person(ticket.assignee),
-        "created_at": ticket.created_at, "updated_at": ticket.updated_at,
-        "accept_due_at": ticket.accept_due_at, "due_at": ticket.due_at,
-        "overdue": ticket_service.overdue(ticket, now), "escalated": ticket.escalated_at is not None,
-        "rating": ticket.rating,
-    }
-
-
-def summary_item(row) -> dict:
-    """A list item from a ``ticket_service.SUMMARY_COLUMNS`` row, already in its JSON
-    form (the same fields and formats as ``TicketSummaryOut``; a test holds them
-    equal). Lists skip the schema dump: it costs more than the query."""
-    kind, status = row.kind, row.status
-    reporter = None
-    if row.reporter_id is not None:
-        reporter = {"id": row.reporter_id, "name": row.reporter_name or (
-            "工作人员" if row.reporter_username else "业主")}
-    assignee = None
-    if row.assignee_id is not None:
-        assignee = {"id": row.assignee_id, "name": row.assignee_name or "工作人员"}
-    return {
-        "id": row.id, "kind": kind, "kind_label": KIND_LABELS[kind],
-        "status": status, "status_label": STATUS_LABELS[status],
-        "urgent": row.urgent, "description": row.description, "location": row.location,
-        "room_id": row.room_id, "room": row.room, "reporter": reporter, "assignee": assignee,
-        "created_at": row.created_at, "updated_at": row.updated_at,
-        "accept_due_at": row.accept_due_at, "due_at": row.due_at,
-        "overdue": bool(row.overdue), "escalated": bool(row.escalated), "rating": row.rating,
-    }
-
-
-def page_response(rows, after: int | None):
-    """A page of summary rows as a JSON response (``TicketPage``)."""
-    return jsonify({"items": [summary_item(row) for row in rows],
-                    "next_cursor": encode_cursor(after) if after is not None else None})
-
-
-def detail_payload(ticket: Ticket, user) -> dict:
-    body = summary_payload(ticket)
-    body.update({
-        "contact_phone": ticket.contact_phone, "accepted_at": ticket.accepted_at,
-        "resolved_at": ticket.resolved_at, "closed_at": ticket.closed_at,
-        "rating_comment": ticket.rating_comment, "rated_at": ticket.rated_at,
-        "needs_follow_up": ticket.needs_follow_up, "followed_up_at": ticket.followed_up_at,
-        "photos": [photo_payload(ticket.id, p) for p in ticket.photos],
-        "events": [{"at": e.at, "type": e.type, "label": EVENT_LABELS.get(e.type, e.type),
-                    "actor": _person(e.actor), "from_status": e.from_status,
-                    "to_status": e.to_status, "note": e.note} for e in ticket.events],
-        "actions": ticket_service.available_actions(user, ticket),
-    })
-    return body
+def page(tickets, after: int | None) -> dict:
+    """A ``TicketPage`` of tickets."""
+    return {"items": tickets, "next_cursor": encode_cursor(after) if after is not None else None}
 
 
 # ----------------------------------------------------------------- routes
@@ -297,12 +279,11 @@ def create_ticket(form):
 
     Photos are processed after the response: each shows ``"state": "processing"``
     until its variants exist."""
-    user = current_user()
-    ticket = ticket_service.report_ticket(
-        user, kind=form["kind"], description=form["description"], location=form["location"],
-        room_id=form["room_id"], community_id=form["community_id"], urgent=form["urgent"],
-        contact_phone=form["contact_phone"], uploads=_chosen(form["photos"]))
-    return detail_payload(ticket, user)
+    return ticket_service.report_ticket(
+        current_user(), kind=form["kind"], description=form["description"],
+        location=form["location"], room_id=form["room_id"], community_id=form["community_id"],
+        urgent=form["urgent"], contact_phone=form["contact_phone"],
+        uploads=_chosen(form["photos"]))
 
 
 @blp.route("", methods=["GET"])
@@ -310,11 +291,11 @@ def create_ticket(form):
 @blp.response(200, TicketPage)
 def list_tickets(args):
     """The caller's tickets (staff: their community's), newest first."""
-    rows, after = ticket_service.list_page(
+    tickets, after = ticket_service.list_page(
         current_user(), statuses=args.get("status"), kinds=args.get("kind"),
         assigned_to_me=args["assigned_to_me"], overdue_only=args["overdue"],
         limit=args["limit"], after_id=decode_cursor(args["cursor"]))
-    return page_response(rows, after)
+    return page(tickets, after)
 
 
 @blp.route("/follow-ups", methods=["GET"])
@@ -324,9 +305,9 @@ def list_tickets(args):
 def follow_ups(args):
     """回访 list: tickets closed without a rating (or rated 1-2 stars) that nobody has
     called back yet. Record the call with the ``follow_up`` action."""
-    rows, after = ticket_service.follow_up_page(
+    tickets, after = ticket_service.follow_up_page(
         current_user(), limit=args["limit"], after_id=decode_cursor(args["cursor"]))
-    return page_response(rows, after)
+    return page(tickets, after)
 
 
 @blp.route("/assignees", methods=["GET"])
@@ -344,8 +325,7 @@ def assignees(args):
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")
 def get_ticket(ticket_id):
     """One ticket with its photos and event timeline."""
-    user = current_user()
-    return detail_payload(ticket_service.get_ticket(user, ticket_id), user)
+    return ticket_service.get_ticket(current_user(), ticket_id)
 
 
 @blp.route("/<id:ticket_id>/actions", methods=["POST"])
@@ -359,10 +339,8 @@ def ticket_action(data, ticket_id):
     resolves; the reporter cancels (before work starts) or reopens a resolved
     ticket; desk or manager close and record follow-ups. The manager may take any
     staff action."""
-    user = current_user()
-    ticket = ticket_service.act(user, ticket_id, data["action"], note=data["note"],
-                                assignee_id=data["assignee_id"])
-    return detail_payload(ticket, user)
+    return ticket_service.act(current_user(), ticket_id, data["action"], note=data["note"],
+                              assignee_id=data["assignee_id"])
 
 
 @blp.route("/<id:ticket_id>/rating", methods=["POST"])
@@ -372,9 +350,7 @@ def ticket_action(data, ticket_id):
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")
 def rate_ticket(data, ticket_id):
     """The reporter rates a resolved ticket, once (1-5 stars, optional comment)."""
-    user = current_user()
-    ticket = ticket_service.rate(user, ticket_id, data["score"], data["comment"])
-    return detail_payload(ticket, user)
+    return ticket_service.rate(current_user(), ticket_id, data["score"], data["comment"])
 
 
 @blp.route("/<id:ticket_id>/photos", methods=["POST"])
@@ -385,10 +361,9 @@ def rate_ticket(data, ticket_id):
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")
 def add_photos(form, ticket_id):
     """Add photos: the reporter to the report; staff before/after photos (维修前/后)."""
-    user = current_user()
-    added = ticket_service.add_ticket_photos(user, ticket_id, _chosen(form["photos"]),
+    added = ticket_service.add_ticket_photos(current_user(), ticket_id, _chosen(form["photos"]),
                                              form["stage"])
-    return {"items": [photo_payload(ticket_id, p) for p in added]}
+    return {"items": added}
 
 
 @blp.route("/<id:ticket_id>/photos/<id:photo_id>/<any(thumb, display):variant>",

@@ -24,6 +24,17 @@ def fee_for(area_m2: Decimal, unit_price: Decimal, period: str = "month") -> Dec
     return yuan(monthly_fee(area_m2, unit_price) * PERIOD_MONTHS[period])
 
 
+def outstanding(amount: Decimal, paid: Decimal) -> Decimal:
+    """What is still to pay on a bill: amount less paid, never below zero (an
+    overpayment is not a debt of the property company here)."""
+    return max(yuan(Decimal(amount) - Decimal(paid)), Decimal("0.00"))
+
+
+def is_overdue(amount: Decimal, paid: Decimal, due_date: date, today: date) -> bool:
+    """A bill counts in arrears once its due date has passed with something unpaid."""
+    return outstanding(amount, paid) > 0 and due_date < today
+
+
 @dataclass(frozen=True)
 class BillLine:
     period: str
@@ -33,13 +44,15 @@ class BillLine:
 
     @property
     def outstanding(self) -> Decimal:
-        return max(yuan(self.amount - self.paid), Decimal("0.00"))
+        return outstanding(self.amount, self.paid)
 
     def overdue(self, today: date) -> bool:
-        return self.outstanding > 0 and self.due_date < today
+        return is_overdue(self.amount, self.paid, self.due_date, today)
 
 
-def arrears(bills: list[BillLine], today: date) -> tuple[Decimal, list[BillLine]]:
-    """Total owed on bills past their due date, and those bills (oldest first)."""
+def arrears(bills: list, today: date) -> tuple[Decimal, list]:
+    """Total owed on bills past their due date, and those bills (oldest first).
+    ``bills``: anything with ``period``, ``outstanding`` and ``overdue(today)``
+    (``BillLine`` here, ``models.Bill`` in the app)."""
     late = sorted((b for b in bills if b.overdue(today)), key=lambda b: b.period)
     return yuan(sum((b.outstanding for b in late), Decimal("0"))), late

@@ -281,8 +281,10 @@ def is_overdue(status: TicketStatus | str, accept_due_at: datetime | None,
     return overdue_reason(status, accept_due_at, due_at, now) is not None
 
 
-def resolved_on_time(due_at: datetime, resolved_at: datetime | None) -> bool | None:
-    """True/False once resolved; None while unresolved."""
-    if resolved_at is None:
-        return None
-    return resolved_at <= due_at
+def on_time(due_at: datetime, done_at: datetime | None, now: datetime) -> bool | None:
+    """Whether a deadline was met: True when done by it, False when done after it or
+    still not done once it has passed, None while it is still ahead (the monthly
+    report counts only tickets whose outcome is known)."""
+    if done_at is not None:
+        return done_at <= due_at
+    return False if now > due_at else None

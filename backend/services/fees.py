@@ -48,11 +48,11 @@ def bills_for_rooms(room_ids: list[int]) -> list:
 
 
 def as_line(bill: Bill) -> rules.BillLine:
+    """The bill as the pure rules see it (same outstanding amount as ``Bill.outstanding``)."""
     return rules.BillLine(bill.period, bill.amount, bill.paid, bill.due_date)
 
 
 def arrears_for(bills: list[Bill], today: date | None = None) -> tuple[Decimal, list[Bill]]:
-    today = today or local_today()
-    late = [b for b in bills if as_line(b).overdue(today)]
-    total, _ = rules.arrears([as_line(b) for b in bills], today)
+    """Total owed on the bills past due, and those bills by room and period."""
+    total, late = rules.arrears(bills, today or local_today())
     return total, sorted(late, key=lambda b: (b.room_id, b.period))

@@ -301,16 +301,25 @@ def _delete_quietly(keys: list[str]) -> None:
             log.warning("could not delete uncommitted upload %s", key)
 
 
+def delete_after_commit(keys: list[str]) -> None:
+    """Delete these stored files once the transaction commits (a row no longer refers
+    to them); kept if it does not."""
+    db.session.info.setdefault("files_to_delete", []).extend(keys)
+
+
 @event.listens_for(Session, "after_commit")
 def _files_committed(session: Session) -> None:
     session.info.pop("uncommitted_files", None)
+    _delete_quietly(session.info.pop("files_to_delete", None) or [])
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _files_rolled_back(session: Session, transaction) -> None:
     # The outermost transaction ended without a commit (after_commit would have
-    # taken the list): the rows are gone, so are their files.
+    # taken the lists): the rows are gone, so are their files; files a committed
+    # change would have let go of are still referred to.
     if transaction.parent is None and transaction.nested is False:
+        session.info.pop("files_to_delete", None)
         keys = session.info.pop("uncommitted_files", None)
         if keys:
             _delete_quietly(keys)
@@ -424,9 +433,12 @@ class PhotoFailed(Exception):
 
 
 def process_photo(photo_id: int) -> str:
-    """Make the display and thumbnail variants of one photo. Idempotent: a photo that
-    is no longer ``processing`` is left alone, and variant names derive from the
-    original's, so a retry after a crash overwrites rather than duplicates."""
+    """Make the display and thumbnail variants of one photo and record them on its
+    row (the caller commits; the original is deleted after that commit unless
+    ``PHOTO_KEEP_ORIGINALS``). Idempotent: a photo that is no longer ``processing``
+    is left alone, and variant names derive from the original's, so a retry after a
+    crash overwrites rather than duplicates. ``PhotoFailed`` when it can never be
+    processed: the row is marked failed (commit that too)."""
     photo = db.session.get(TicketPhoto, photo_id)
     if photo is None:
         return "missing"
@@ -457,13 +469,9 @@ def process_photo(photo_id: int) -> str:
     photo.state = PhotoState.ready
     photo.processed_at = utcnow()
     photo.error = None
-    keep = cfg.get("PHOTO_KEEP_ORIGINALS")
-    if not keep:
+    if not cfg.get("PHOTO_KEEP_ORIGINALS"):
         photo.original_key = None
-    db.session.commit()
-    if not keep:
-        with contextlib.suppress(Exception):
-            storage.delete(original_key)
+        delete_after_commit([original_key])
     return "done"
 
 
@@ -471,7 +479,6 @@ def _fail(photo: TicketPhoto, reason: str) -> str:
     photo.state = PhotoState.failed
     photo.error = reason[:200]
     photo.processed_at = utcnow()
-    db.session.commit()
     raise PhotoFailed(reason)
 
 
@@ -491,7 +498,6 @@ def sweep_orphans(older_than: timedelta = timedelta(hours=1), dry_run: bool = Fa
     for keys in db.session.execute(select(TicketPhoto.original_key, TicketPhoto.display_key,
                                           TicketPhoto.thumb_key)):
         referenced.update(k for k in keys if k)
-    db.session.rollback()
     storage = get_storage()
     cutoff = utcnow() - older_than
     checked, removed = 0, []

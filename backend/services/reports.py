@@ -5,9 +5,10 @@ graded in stars as in the seed city's practice (DOMAIN.md).
 The month's cohort is the tickets *created* in that month (Asia/Shanghai calendar).
 Cancelled and rejected tickets count in the totals but not in the rates.
 - on-time rate: of the tickets whose outcome is known (resolved, or past their due
-  time), the share resolved by their due time; a reopened ticket counts by its
-  final resolution.
-- accept on-time rate: the same for acceptance within the accept limit (30 min).
+  time), the share resolved by their due time (``Ticket.resolved_on_time``); a
+  reopened ticket counts by its final resolution.
+- accept on-time rate: the same for acceptance within the accept limit (30 min;
+  ``Ticket.accepted_on_time``).
 - average rating and satisfaction rate (ratings 4-5 over all ratings).
 - score (0-100): satisfaction 40 %, on-time 30 %, average rating / 5 30 %; a missing
   figure's weight is shared among the others; no figures, no score.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.models import Community, Ticket, TicketKind, TicketStatus, utcnow
@@ -86,11 +87,13 @@ def monthly_service_report(community: Community, month: str, now: datetime | Non
         total += count
 
     served = (*cohort, Ticket.status.notin_([TicketStatus.cancelled, TicketStatus.rejected]))
+    # on time: Ticket.resolved_on_time / accepted_on_time, NULL while not known yet
+    resolved, accepted = Ticket.resolved_on_time(now), Ticket.accepted_on_time(now)
     row = db.session.execute(select(
-        func.count().filter(or_(Ticket.resolved_at.isnot(None), Ticket.due_at < now)),
-        func.count().filter(Ticket.resolved_at <= Ticket.due_at),
-        func.count().filter(or_(Ticket.accepted_at.isnot(None), Ticket.accept_due_at < now)),
-        func.count().filter(Ticket.accepted_at <= Ticket.accept_due_at),
+        func.count(resolved),
+        func.count().filter(resolved),
+        func.count(accepted),
+        func.count().filter(accepted),
         func.count(Ticket.rating),
         func.avg(Ticket.rating),
         func.count().filter(Ticket.rating >= 4),
