@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from decimal import Decimal
 
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest
@@ -75,9 +76,30 @@ class LocalDateTime(fields.DateTime):
         return None if value is None else local_iso(value)
 
 
+MONEY_DOC = {"type": "string", "format": "decimal", "example": "123.45"}
+MAX_YUAN = Decimal("10000000000")
+
+
 def Money(**kwargs):  # noqa: N802 - a field factory
     """Yuan as a decimal string with two places ("123.45"), never a float."""
+    kwargs["metadata"] = {**MONEY_DOC, **kwargs.get("metadata", {})}
     return fields.Decimal(as_string=True, places=2, **kwargs)
+
+
+def _yuan_amount(value: Decimal) -> None:
+    if not Decimal("0.01") <= value <= MAX_YUAN:
+        raise ValidationError("金额须大于0且不超过100亿元")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError("金额最多两位小数")
+
+
+def MoneyIn(**kwargs):  # noqa: N802 - a field factory
+    """A yuan amount in a request: a decimal string such as "128.00" (a JSON number is
+    read exactly too), above 0, at most two places. Documented as a string with a
+    pattern: JSON Schema's minimum/maximum are for numbers."""
+    kwargs["metadata"] = {**MONEY_DOC, "pattern": r"^\d{1,11}(\.\d{1,2})?$",
+                          **kwargs.get("metadata", {})}
+    return fields.Decimal(as_string=True, validate=_yuan_amount, **kwargs)
 
 
 def RowId(*, min: int = 1, **kwargs):  # noqa: N802 - a field factory
