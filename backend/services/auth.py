@@ -7,7 +7,7 @@ import hmac
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend import wechat
@@ -40,14 +40,16 @@ def load_user(user_id) -> User | None:
     ``load_logged_in_user``)."""
     if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id <= MAX_ROW_ID:
         return None
-    return db.session.scalar(
+    # one statement: a few rows per user (their bindings × staff roles)
+    return db.session.execute(
         select(User).where(User.id == user_id).options(
-            selectinload(User.staff_roles),
-            selectinload(User.bindings).options(
+            joinedload(User.staff_roles),
+            joinedload(User.bindings).options(
                 joinedload(RoomBinding.room).options(
                     joinedload(Room.building), joinedload(Room.unit),
                     joinedload(Room.community), joinedload(Room.owner)),
-                joinedload(RoomBinding.owner))))
+                joinedload(RoomBinding.owner)))
+    ).unique().scalar_one_or_none()
 
 
 def _token_claims(token: str) -> dict:
