@@ -4,13 +4,25 @@ nothing. Feature modules add their own demo data through ``SEED_HOOKS``."""
 from __future__ import annotations
 
 import importlib
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from backend.extensions import db
-from backend.models import Bill, Community, OwnerOfRecord, Role, Room, RoomBinding, RoomKind, User
+from backend.models import (
+    Bill,
+    Community,
+    FundLedgerEntry,
+    FundProposal,
+    OwnerOfRecord,
+    Role,
+    Room,
+    RoomBinding,
+    RoomKind,
+    User,
+    utcnow,
+)
 from backend.rules.fees import monthly_fee
 from backend.services.auth import hash_password
 from backend.services.community import get_or_create_community, set_fee
@@ -40,7 +52,7 @@ COMMITTEE_REFS = ["R0001", "R0004", "R0006"]
 
 # Feature modules' demo data: "module:function", called with the community.
 SEED_HOOKS: list[str] = []
-SEED_HOOKS.append("backend.services.fund_seed:seed_demo_fund")
+SEED_HOOKS.append("backend.seed:seed_demo_fund")
 SEED_HOOKS.append("backend.services.tickets:seed_demo_tickets")
 SEED_HOOKS.append("backend.services.chat:seed_demo_chat")
 
@@ -174,3 +186,121 @@ def _seed_bills(community: Community) -> str:
                              due_date=date(year, month, 15)))
     db.session.add_all(rows)
     return f"bills {len(rows)}"
+
+
+# --- maintenance fund (维修资金): the ledger, one open vote, and past decisions of
+# each rule and outcome (so the pages show every kind)
+DEMO_FUND_LEDGER = """ref,date,building,direction,amount_yuan,description
+WX-2019-001,2019-06-30,1,in,1245600.00,首期维修资金归集（1栋）
+WX-2019-002,2019-06-30,2,in,1198300.00,首期维修资金归集（2栋）
+WX-2019-003,2019-06-30,3,in,356800.00,首期维修资金归集（3栋）
+WX-2019-004,2019-06-30,商业,in,93900.00,首期维修资金归集（商业）
+WX-2023-101,2023-12-31,,in,21563.18,2023年度维修资金利息
+WX-2024-017,2024-08-15,2,out,36500.00,2栋生活水泵更换（应急使用）
+WX-2024-101,2024-12-31,,in,22104.76,2024年度维修资金利息
+WX-2025-023,2025-04-20,3,out,58200.00,3栋屋面防水维修（表决通过）
+"""
+DEMO_FUND_TITLE = "1栋电梯整体更换"
+
+
+def _utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def seed_demo_fund(community: Community) -> str:
+    """The fund ledger; the open objection vote on building 1's lifts (closing in 10
+    days); and, decided in the past, an emergency use (2栋水泵, approved), an
+    objection vote (3栋屋面, passed), a community-wide vote that lacked a quorum, and
+    a draft under the 3/4 rule. Past decisions are marked as already told to the
+    owners. Idempotent: each proposal is looked up by title first."""
+    from backend.services import fund as fund_service
+    from backend.services.fund_ledger import import_fund_ledger
+
+    result = import_fund_ledger(community, DEMO_FUND_LEDGER)
+    summary = [f"fund ledger entries {result.created}"] if result.created else []
+    users = {u.openid or u.username: u for u in db.session.scalars(select(User).where(or_(
+        User.openid.in_(["demo-zhang", "demo-li", "demo-wang", "demo-liu", "demo-chen"]),
+        User.username == "manager")))}
+    zhang = users.get("demo-zhang")
+    if zhang is None:
+        return ", ".join(summary)
+
+    def exists(title: str) -> bool:
+        return db.session.scalar(select(FundProposal.id).where(
+            FundProposal.community_id == community.id, FundProposal.title == title)) is not None
+
+    def draft(title, description, amount, scope, rule, now, **extra) -> FundProposal:
+        return fund_service.create_proposal(zhang, {
+            "community": community.name, "title": title, "description": description,
+            "amount_yuan": Decimal(amount), "scope": scope, "rule": rule, **extra}, now=now)
+
+    created = []
+    if not exists(DEMO_FUND_TITLE):
+        now = utcnow()
+        proposal = draft(DEMO_FUND_TITLE, (
+            "1栋两部电梯已运行18年，年检多次提出整改意见。拟整体更换为同品牌新型号电梯，"
+            "费用由1栋全体业主按专有部分面积分摊，从1栋维修资金账户列支。"
+            "报价单和施工方案可在物业服务中心查阅。"), "860000.00", {"buildings": ["1"]},
+            "objection", now, closes_at=now + timedelta(days=10))
+        fund_service.open_proposal(zhang, proposal.id, now=now)
+        created.append("open")
+    title = "2栋生活水泵更换"
+    if not exists(title) and "manager" in users:
+        at = _utc(2024, 8, 10, 2, 0)
+        proposal = draft(title, "2栋生活水泵损坏导致高层停水，按应急程序更换水泵一台。", "36500.00",
+                         {"buildings": ["2"]}, "emergency", at,
+                         emergency_case="water_supply_failure")
+        fund_service.sign_proposal(zhang, proposal.id, now=at)
+        fund_service.sign_proposal(users["manager"], proposal.id, now=at + timedelta(hours=1))
+        proposal.result_notified_at = at + timedelta(hours=1)
+        db.session.execute(update(FundLedgerEntry).where(
+            FundLedgerEntry.community_id == community.id, FundLedgerEntry.ref == "WX-2024-017")
+            .values(proposal_id=proposal.id))
+        created.append("approved")
+    title = "3栋屋面防水维修"
+    if not exists(title):
+        opened = _utc(2025, 3, 25, 1, 0)
+        proposal = draft(title, "3栋屋面防水层老化，顶层多户渗漏，拟整体翻新防水层。", "58200.00",
+                         {"buildings": ["3"]}, "objection", opened,
+                         closes_at=_utc(2025, 4, 10, 10, 0))
+        _decide(fund_service, zhang, proposal, opened, {})
+        db.session.execute(update(FundLedgerEntry).where(
+            FundLedgerEntry.community_id == community.id, FundLedgerEntry.ref == "WX-2025-023")
+            .values(proposal_id=proposal.id))
+        created.append("passed")
+    title = "小区监控系统升级"
+    if not exists(title):
+        opened = _utc(2025, 9, 1, 1, 0)
+        proposal = draft(title, "更换小区全部监控摄像头并扩容存储，费用由全体业主按面积分摊。",
+                         "128000.00", {"community": True}, "civil_code_use", opened,
+                         closes_at=_utc(2025, 9, 30, 10, 0))
+        _decide(fund_service, zhang, proposal, opened, {
+            users.get("demo-zhang"): "approve", users.get("demo-wang"): "approve",
+            users.get("demo-chen"): "oppose", users.get("demo-liu"): "abstain"})
+        created.append("no quorum")
+    title = "续筹1栋维修资金"
+    if not exists(title):
+        now = utcnow()
+        draft(title, "1栋维修资金余额不足首期归集的30%，拟按专有部分面积续筹。", "300000.00",
+              {"buildings": ["1"]}, "civil_code_major", now, closes_at=now + timedelta(days=30))
+        created.append("draft")
+    if created:
+        summary.append("fund proposals: " + ", ".join(created))
+    return ", ".join(summary)
+
+
+def _decide(fund_service, opener: User, proposal: FundProposal, opened: datetime,
+            ballots: dict) -> None:
+    """Open a past vote, cast its ballots, close it at its deadline (as the job
+    would have), and mark the owners as told back then."""
+    from backend.services.fund_ballots import cast_ballot
+
+    fund_service.open_proposal(opener, proposal.id, now=opened)
+    for index, (user, choice) in enumerate(ballots.items(), start=1):
+        if user is None:
+            continue
+        room = next(b.room_id for b in user.bindings if b.relation == Role.owner)
+        cast_ballot(user, proposal.id, room, choice, now=opened + timedelta(days=index))
+    fund_service.close_voting(proposal.id, now=proposal.closes_at + timedelta(minutes=1))
+    proposal.open_notified_at = opened
+    proposal.result_notified_at = proposal.closes_at

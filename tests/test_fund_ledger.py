@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from backend.extensions import db
-from backend.models import Community, FundLedgerEntry, FundProposal, User
+from backend.jobs.queue import tick_inline
+from backend.models import Community, FundLedgerEntry, FundProposal, Notification, User
 from backend.services import fund as fund_service
+from backend.services import fund_ledger
 
 LEDGER = """ref,date,building,direction,amount_yuan,description
 WX-1,2019-06-30,1,in,100000.00,首期归集（1栋）
@@ -113,7 +115,7 @@ def test_open_proposals_for_the_bot_say_whether_the_owner_voted(app, client, own
         assert fund_service.open_proposals_for(stranger) == []
 
 
-def test_the_demo_has_an_open_proposal_and_a_fund_ledger_and_seeding_twice_changes_nothing(app):
+def test_the_demo_has_one_open_vote_past_decisions_and_a_fund_ledger_and_reseeding_changes_nothing(app):
     from backend.seed import seed_demo
 
     with app.app_context():
@@ -122,11 +124,23 @@ def test_the_demo_has_an_open_proposal_and_a_fund_ledger_and_seeding_twice_chang
     with app.app_context():
         seed_demo()
         db.session.commit()
+        tick_inline()  # the notices and close jobs the seeding recorded
     with app.app_context():
         community = db.session.scalar(db.select(Community).filter_by(name="阳光花园"))
-        proposals = db.session.scalars(db.select(FundProposal)).all()
-        assert [(p.status.value, p.rule.value, p.scope) for p in proposals] == [
-            ("voting", "objection", {"buildings": ["1"]})]
+        proposals = db.session.scalars(db.select(FundProposal).order_by(FundProposal.id)).all()
+        assert [(p.status.value, p.outcome and p.outcome.value, p.rule.value, p.scope)
+                for p in proposals] == [
+            ("voting", None, "objection", {"buildings": ["1"]}),
+            ("approved", None, "emergency", {"buildings": ["2"]}),
+            ("closed", "passed", "objection", {"buildings": ["3"]}),
+            ("closed", "no_quorum", "civil_code_use", {"community": True}),
+            ("draft", None, "civil_code_major", {"buildings": ["1"]})]
+        # decided in the past: closed at their deadlines, the owners told back then
+        for p in proposals[2:4]:
+            assert p.closed_at == p.closes_at and p.result_notified_at is not None
+        kinds = set(db.session.scalars(db.select(Notification.kind).distinct()))
+        assert "fund_opened" in kinds and not kinds & {"fund_result", "fund_approved"}
+        assert fund_ledger.paid_for(proposals[1].id) == Decimal("36500.00")
         balance = fund_service.fund_balance(community.id)
         assert balance.balance > 0 and len(balance.recent) == 5
         assert db.session.scalar(db.select(db.func.count()).select_from(FundLedgerEntry)) == 8
