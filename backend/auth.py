@@ -66,7 +66,8 @@ def init_app(app) -> None:
         if not request.path.startswith(API_PREFIX):
             return
         if request.mimetype != "multipart/form-data":
-            request.max_content_length = app.config["JSON_MAX_BYTES"]
+            request.max_content_length = min(app.config["JSON_MAX_BYTES"],
+                                             app.config["MAX_CONTENT_LENGTH"])
         view = app.view_functions.get(request.endpoint)
         if view is not None and not getattr(view, "is_public", False):
             current_user()
