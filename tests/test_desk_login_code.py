@@ -168,3 +168,10 @@ def test_desk_code_login_is_a_public_endpoint_in_the_api_doc(client):
     assert doc["paths"]["/api/v1/auth/desk-code-login"]["post"]["security"] == []
     assert "security" not in doc["paths"]["/api/v1/auth/desk-codes"]["post"] or \
         doc["paths"]["/api/v1/auth/desk-codes"]["post"]["security"] != []
+
+
+def test_me_says_who_may_use_the_desk(client, owner, committee, staff):
+    """The mini-program offers "登录物业工作台" from this flag (no role list in the page)."""
+    assert client.get("/api/v1/me", headers=committee("O-1")).json["may_use_desk"] is True
+    assert client.get("/api/v1/me", headers=staff("engineer")).json["may_use_desk"] is True
+    assert client.get("/api/v1/me", headers=owner("O-2")).json["may_use_desk"] is False

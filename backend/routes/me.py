@@ -8,6 +8,7 @@ from backend.extensions import db, limiter
 from backend.routes.common import Blueprint, login_limit
 from backend.models import User
 from backend.services import rooms as room_service
+from backend.services.desk_login import may_use_desk
 from backend.services.permissions import roles_of
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="我的账号与房屋")
@@ -30,6 +31,8 @@ class MeSchema(Schema):
     roles = fields.List(fields.String(), required=True)
     rooms = fields.List(fields.Nested(RoomOut), required=True)
     is_staff = fields.Boolean()
+    may_use_desk = fields.Boolean(metadata={
+        "description": "committee members and staff may sign in to the desk console"})
 
 
 class BindRoomIn(Schema):
@@ -56,6 +59,7 @@ def me_payload(user: User) -> dict:
         "id": user.id, "name": user.name, "roles": roles_of(user),
         "rooms": [room_payload(b) for b in user.bindings],
         "is_staff": bool(user.staff_roles),
+        "may_use_desk": may_use_desk(user),
     }
 
 

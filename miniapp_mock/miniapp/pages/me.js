@@ -7,8 +7,6 @@ import { area, dateTime, roomLabel } from "../../shared/format.js";
 import { label, ROLE } from "../../shared/labels.js";
 import { api, loadMe, signOut } from "../core.js";
 
-const DESK_ROLES = ["committee", "desk", "engineer", "manager", "admin"];
-
 // "登录物业工作台": asks for a code and shows it large with its expiry; a new code
 // replaces the old one (the server invalidates it too).
 function deskCodeCard(signal) {
@@ -66,7 +64,7 @@ export default async function render(ctx) {
           h("span", { class: "room-name", text: roomLabel(r) }),
           h("span", { class: "muted", text: `${r.community || ""} · ${area(r.area_m2)} · ${label(ROLE, r.relation)}` }))))
         : h("p", { class: "empty", text: "还没有绑定房屋" })),
-    (me.roles || []).some((r) => DESK_ROLES.includes(r)) ? deskCodeCard(ctx.signal) : null,
+    me.may_use_desk ? deskCodeCard(ctx.signal) : null,
     h("nav", { class: "cell-group", "aria-label": "我的服务" },
       cell("#/tickets", "ticket", "我的工单"),
       cell("#/bills", "bill", "我的账单"),
