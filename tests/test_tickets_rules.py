@@ -78,3 +78,21 @@ def test_escalated_agrees(app, tickets):
         in_python = {t.id for t in everything if t.escalated}
         in_sql = set(db.session.scalars(select(Ticket.id).where(Ticket.escalated)))
     assert in_python == in_sql and in_python
+
+
+def test_the_monthly_report_counts_on_time_by_the_same_rule(app, community, tickets):
+    from backend.models import Community
+    from backend.services.reports import monthly_service_report
+
+    with app.app_context():
+        served = [t for t in db.session.scalars(select(Ticket))
+                  if t.status not in (TicketStatus.cancelled, TicketStatus.rejected)]
+        report = monthly_service_report(db.session.get(Community, community["id"]), "2026-12",
+                                        now=NOW)
+    resolved = [t.resolved_on_time(NOW) for t in served]
+    accepted = [t.accepted_on_time(NOW) for t in served]
+    assert report["on_time"] == {"decided": sum(v is not None for v in resolved),
+                                 "on_time": resolved.count(True)}
+    known = sum(v is not None for v in accepted)
+    assert report["accept_on_time_rate"] == round(accepted.count(True) / known, 4)
+    assert report["counts"]["total"] == len(TicketStatus) * 3 * 3 * 4 * 4
