@@ -12,7 +12,7 @@ Anyone else gets 404, never a hint that the ticket exists.
 from __future__ import annotations
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from backend.errors import NotFound
 from backend.extensions import db
