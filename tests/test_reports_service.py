@@ -98,6 +98,7 @@ def test_committee_may_read_it_other_residents_and_desk_may_not(client, committe
 
 
 @pytest.mark.parametrize("query", ["month=2026-13", "month=2026-3", "month=march", "",
+                                   "month=0000-01", "month=9999-12",
                                    "month=2026-03&community_id=x"])
 def test_bad_month_is_400(client, staff, community, query):
     response = client.get(f"/api/v1/reports/service?{query}", headers=staff("manager"))

@@ -15,8 +15,10 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="
 
 
 class ServiceReportArgs(Schema):
+    # Years 1970-2999: a calendar month the service can have records of (year 0 or
+    # 9999 would not even convert to UTC).
     month = fields.String(required=True, validate=validate.Regexp(
-        r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式应为 YYYY-MM"),
+        r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$", error="月份格式应为 YYYY-MM"),
         metadata={"description": "YYYY-MM (Asia/Shanghai calendar month)"})
     community_id = RowId(load_default=None,
                                   metadata={"description": "when the caller serves several"})
