@@ -54,7 +54,7 @@ COMMITTEE_REFS = ["R0001", "R0004", "R0006"]
 SEED_HOOKS: list[str] = []
 SEED_HOOKS.append("backend.seed:seed_demo_fund")
 SEED_HOOKS.append("backend.services.tickets:seed_demo_tickets")
-SEED_HOOKS.append("backend.services.chat:seed_demo_chat")
+SEED_HOOKS.append("backend.seed:seed_demo_chat")
 
 
 def demo_ledger_csv() -> str:
@@ -186,6 +186,19 @@ def _seed_bills(community: Community) -> str:
                              due_date=date(year, month, 15)))
     db.session.add_all(rows)
     return f"bills {len(rows)}"
+
+
+def seed_demo_chat(community: Community) -> str:
+    """李娜 asked the bot about her fee and then for a person, so the desk console has
+    someone in its queue. Idempotent."""
+    from backend.services.chat import conversation_for, record_resident_message
+
+    user = db.session.scalar(select(User).where(User.openid == "demo-li"))
+    if user is None or conversation_for(user, create=False) is not None:
+        return ""
+    for text in ("你好", "物业费多少钱", "我要找物业的人"):
+        record_resident_message(user, text)
+    return "chat 1 waiting"
 
 
 # --- maintenance fund (维修资金): the ledger, one open vote, and past decisions of

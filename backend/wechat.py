@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 
 from flask import current_app
 
@@ -137,21 +136,20 @@ def check_push_signature(signature: str, *parts: str) -> bool:
                                signature.encode("ascii", "replace"))
 
 
-@lru_cache(maxsize=8)
-def _safe_mode_crypto(token: str, aes_key: str, app_id: str):
-    """wechatpy's ``WeChatCrypto`` for one configuration and the ``PrpCrypto`` that
-    holds its AES cipher, built once per process."""
-    from wechatpy.crypto import PrpCrypto, WeChatCrypto
-
-    crypto = WeChatCrypto(token, aes_key, app_id)
-    return crypto, PrpCrypto(crypto.key)
-
-
 def _crypto():
+    """wechatpy's ``WeChatCrypto`` for the app's safe-mode configuration and the
+    ``PrpCrypto`` that holds its AES cipher, made once per app (None without
+    WECHAT_AES_KEY)."""
     cfg = current_app.config
     if not cfg.get("WECHAT_AES_KEY"):
         return None
-    return _safe_mode_crypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
+    pair = current_app.extensions.get("wechat_crypto")
+    if pair is None:
+        from wechatpy.crypto import PrpCrypto, WeChatCrypto
+
+        crypto = WeChatCrypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"])
+        pair = current_app.extensions["wechat_crypto"] = (crypto, PrpCrypto(crypto.key))
+    return pair
 
 
 def encrypted_part(xml: bytes) -> str:

@@ -61,8 +61,15 @@ class WeChat:
             body = envelope
         response = self.client.post("/wechat/callback", query_string=params, data=body,
                                     content_type="text/xml")
-        response.params = params
+        response.params, response.body = params, body
         return response
+
+    def resend(self, response):
+        """The same request again, byte for byte (WeChat's retry with the same nonce)."""
+        again = self.client.post("/wechat/callback", query_string=response.params,
+                                 data=response.body, content_type="text/xml")
+        again.params, again.body = response.params, response.body
+        return again
 
     def answer(self, response, aes: bool = False) -> str | None:
         """The passive reply's text (None for "success")."""

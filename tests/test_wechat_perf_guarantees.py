@@ -1,7 +1,8 @@
-"""What the push path (routes/wechat_callback.py: recorded in the request with Core
-writes, wechatpy's crypto and parser) must keep: an answer within WeChat's deadline
-whatever holds the database, without losing the push; the nonce guard on every path;
-readable XML both ways."""
+"""What the push path (routes/wechat_callback.py: recorded in the request through the
+app chat's service; wechatpy's crypto and parser) must keep: an answer within
+WeChat's deadline whatever holds the database, without losing the push; WeChat's
+retries, with the same nonce or a new one, answered alike and stored once; the nonce
+guard on every path; readable XML both ways."""
 from __future__ import annotations
 
 import socket
@@ -71,17 +72,15 @@ def test_a_push_blocked_by_a_lock_answers_in_time_and_wechats_retry_is_recorded_
     assert refused.status_code == 503 and refused.json["error"]["code"] == "unavailable"
     assert elapsed < BUDGET + 0.5
     assert [m.text for m in resident_messages(app)] == ["物业电话是多少"]
-    # WeChat's retries: the same nonce and timestamp again, then a fresh one
-    params = refused.params
-    retry = sender.post(text_xml("怎么交物业费", msg_id=2), aes=True,
-                        timestamp=params["timestamp"], nonce=params["nonce"])
+    # WeChat's retries: the same request again (same nonce), then with a fresh nonce
+    retry = sender.resend(refused)
     assert retry.status_code == 200 and "缴费方式" in sender.answer(retry, aes=True)
     again = sender.post(text_xml("怎么交物业费", msg_id=2), aes=True)
     assert sender.answer(again, aes=True) == sender.answer(retry, aes=True)
     assert [m.text for m in resident_messages(app)] == ["物业电话是多少", "怎么交物业费"]
 
 
-def test_with_redis_a_push_not_recorded_frees_its_nonce_for_wechats_retry(
+def test_with_redis_a_push_not_recorded_is_recorded_on_wechats_retry_with_the_same_nonce(
         make_app, community, database_url, redis_url):
     app = make_app(WECHAT_REPLY_BUDGET_SECONDS=BUDGET, REDIS_URL=redis_url)
     sender = WeChat(app.test_client())
@@ -94,40 +93,52 @@ def test_with_redis_a_push_not_recorded_frees_its_nonce_for_wechats_retry(
         holder.close()
         engine.dispose()
     assert refused.status_code == 503
-    params = refused.params
-    retry = sender.post(text_xml("物业电话是多少", msg_id=2), timestamp=params["timestamp"],
-                        nonce=params["nonce"])
+    retry = sender.resend(refused)
     assert retry.status_code == 200 and "服务电话" in sender.answer(retry)
-    replay = sender.post(text_xml("物业电话是多少", msg_id=2), timestamp=params["timestamp"],
-                         nonce=params["nonce"])
-    assert replay.status_code == 403  # recorded now: the nonce is spent
+    replay = sender.resend(refused)  # byte for byte once more: the stored answer
+    assert replay.status_code == 200 and sender.answer(replay) == sender.answer(retry)
+    params = refused.params
+    other = sender.post(text_xml("转人工", msg_id=3), timestamp=params["timestamp"],
+                        nonce=params["nonce"])
+    assert other.status_code == 403 and other.json["error"]["code"] == "replayed_nonce"
     assert [m.text for m in resident_messages(app)] == ["你好", "物业电话是多少"]
 
 
 def test_a_redis_that_hangs_does_not_hold_the_answer_up(make_app, community):
-    """Redis accepts connections and never answers. The nonce guard gives up at once
-    (the database takes over) and the reply's job goes to Redis only after the
-    response, when the server closes it, as a WSGI server does."""
+    """Redis accepts connections and never answers. The nonce guard waits once for the
+    app's Redis client to time out, then the database takes over and Redis is skipped
+    for a while; the reply's job goes to Redis only after the response, when the
+    server closes it, as a WSGI server does (before it, it would wait once more)."""
+    from backend.extensions import redis_client
     from backend.models import OutboxJob
 
-    with socket.socket() as hole:
-        hole.bind(("127.0.0.1", 0))
-        hole.listen(64)
-        app = make_app(REDIS_URL=f"redis://127.0.0.1:{hole.getsockname()[1]}/0",
-                       WECHAT_PASSIVE_REPLY=False)
-        params = WeChat(None).params()
-        environ = EnvironBuilder(method="POST", path="/wechat/callback", query_string=params,
-                                 data=text_xml("物业电话是多少"),
+    def push(app, msg_id):
+        environ = EnvironBuilder(method="POST", path="/wechat/callback",
+                                 query_string=WeChat(None).params(),
+                                 data=text_xml("物业电话是多少", msg_id=msg_id),
                                  content_type="text/xml").get_environ()
         started = time.monotonic()
         response = app(environ, lambda status, headers, exc_info=None: None)
         body = b"".join(response)
         answered = time.monotonic() - started
         response.close()
-    assert body == b"success" and answered < 1.5  # the jobs queue would wait 2 s
+        return body, answered
+
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        app = make_app(REDIS_URL=f"redis://127.0.0.1:{hole.getsockname()[1]}/0",
+                       WECHAT_PASSIVE_REPLY=False)
+        with app.app_context():
+            wait = redis_client().connection_pool.connection_kwargs["socket_timeout"]
+        first, first_answered = push(app, 1)
+        second, second_answered = push(app, 2)
+    assert first == second == b"success"
+    assert first_answered < 2 * wait and second_answered < wait
     with app.app_context():
-        job = db.session.scalar(db.select(OutboxJob).filter_by(name="chat.send_wechat"))
-        assert job.done_at is None and job.enqueued_at is None  # relayed when Redis is back
+        jobs = db.session.scalars(db.select(OutboxJob).filter_by(name="chat.send_wechat")).all()
+        assert len(jobs) == 2  # relayed when Redis is back
+        assert all(job.done_at is None and job.enqueued_at is None for job in jobs)
 
 
 def test_the_bounds_end_with_the_push(make_app, community):
@@ -144,24 +155,124 @@ def test_the_bounds_end_with_the_push(make_app, community):
             assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
-def test_the_nonce_of_a_refused_or_event_push_is_kept_too(wx):
-    """With the database guard the nonce is recorded with the push's writes; pushes
-    that write nothing else still record it."""
-    for body, status in (("<xml><MsgType>text", 400),
-                         (f"<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName>"
-                          f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
-                          f"<Event>user_enter_tempsession</Event></xml>", 200)):
-        params = wx.params()
-        first = wx.client.post("/wechat/callback", query_string=params, data=body)
-        assert first.status_code == status
-        replay = wx.client.post("/wechat/callback", query_string=params, data=body)
-        assert replay.status_code == 403 and replay.json["error"]["code"] == "replayed_nonce"
+@pytest.fixture(params=["database", "redis"])
+def guarded(request, make_app, community):
+    """A WeChat sender to an app whose nonce guard is the database (no Redis) or Redis."""
+    overrides = {}
+    if request.param == "redis":
+        overrides["REDIS_URL"] = request.getfixturevalue("redis_url")
+    app = make_app(**overrides)
+    return app, WeChat(app.test_client())
 
 
-def test_a_server_check_nonce_is_not_accepted_twice(wx):
+EVENT = (f"<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName>"
+         "<CreateTime>1700000000</CreateTime><MsgType>event</MsgType>"
+         "<Event>user_enter_tempsession</Event></xml>")
+
+
+@pytest.mark.parametrize("body, status", [("<xml><MsgType>text", 400), ("", 400),
+                                          ("投诉" * 40000, 413), (EVENT, 200)])
+def test_the_nonce_of_a_refused_or_event_push_is_kept_too(guarded, body, status):
+    """A request that records nothing else still holds its nonce: the same request
+    again is handled the same way, another one with that nonce is refused."""
+    app, wx = guarded
+    params = wx.params()
+    first = wx.client.post("/wechat/callback", query_string=params, data=body)
+    assert first.status_code == status
+    again = wx.client.post("/wechat/callback", query_string=params, data=body)
+    assert again.status_code == status
+    other = wx.client.post("/wechat/callback", query_string=params,
+                           data=text_xml("物业电话是多少", msg_id=5))
+    assert other.status_code == 403 and other.json["error"]["code"] == "replayed_nonce"
+    assert resident_messages(app) == []
+
+
+def test_a_server_check_nonce_is_not_accepted_for_another_request(guarded):
+    app, wx = guarded
     params = dict(wx.params(), echostr="e-1")
+    first = wx.client.get("/wechat/callback", query_string=params)
+    assert first.status_code == 200 and first.get_data(as_text=True) == "e-1"
     assert wx.client.get("/wechat/callback", query_string=params).status_code == 200
-    assert wx.client.get("/wechat/callback", query_string=params).status_code == 403
+    other = wx.client.get("/wechat/callback", query_string=dict(params, echostr="e-2"))
+    assert other.status_code == 403 and other.json["error"]["code"] == "replayed_nonce"
+    push = wx.client.post("/wechat/callback", query_string=params, data=text_xml("你好"))
+    assert push.status_code == 403
+
+
+def test_a_byte_identical_replay_gets_the_stored_answer_and_another_body_is_refused(guarded):
+    app, wx = guarded
+    first = wx.post(text_xml("物业电话是多少", msg_id=41, created=1700000000))
+    assert first.status_code == 200 and "服务电话" in wx.answer(first)
+    replay = wx.resend(first)
+    assert replay.status_code == 200 and wx.answer(replay) == wx.answer(first)
+    fresh_nonce = wx.post(text_xml("物业电话是多少", msg_id=41, created=1700000000))
+    assert wx.answer(fresh_nonce) == wx.answer(first)
+    params = first.params
+    other = wx.post(text_xml("转人工", msg_id=42), timestamp=params["timestamp"],
+                    nonce=params["nonce"])
+    assert other.status_code == 403 and other.json["error"]["code"] == "replayed_nonce"
+    assert [m.text for m in resident_messages(app)] == ["物业电话是多少"]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Message)
+                                 .filter_by(sender="bot")) == 1
+
+
+def test_a_push_whose_commit_fails_gets_503_and_wechats_retry_is_recorded(guarded):
+    """The view's work succeeded, the request's COMMIT (after the view) did not: 503,
+    nothing kept, and WeChat's retry with the same nonce goes through."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    app, wx = guarded
+    with app.app_context():
+        engine = db.engine
+
+    def note_message(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO CHAT_MESSAGE"):
+            conn.info["wrote_message"] = True
+
+    def fail_commit(conn):
+        if conn.info.pop("wrote_message", False):
+            raise OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    def forget(conn):
+        conn.info.pop("wrote_message", None)
+
+    listeners = [("before_cursor_execute", note_message), ("commit", fail_commit),
+                 ("rollback", forget)]
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+    try:
+        refused = wx.post(text_xml("物业电话是多少", msg_id=51))
+    finally:
+        for name, fn in listeners:
+            event.remove(engine, name, fn)
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "unavailable"
+    assert resident_messages(app) == []
+    retry = wx.resend(refused)
+    assert retry.status_code == 200 and "服务电话" in wx.answer(retry)
+    assert [m.text for m in resident_messages(app)] == ["物业电话是多少"]
+
+
+def test_pushes_and_the_app_chat_are_one_conversation(guarded):
+    """A resident who writes through WeChat and then opens the app's chat page (same
+    openid) sees one conversation, answered the same way on both."""
+    app, wx = guarded
+    pushed = wx.answer(wx.post(text_xml("物业电话是多少", msg_id=61)))
+    client = app.test_client()
+    token = client.post("/api/v1/auth/wx-login", json={"code": f"dev:{OPENID}"}).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    history = client.get("/api/v1/chat/messages", headers=headers).json
+    assert [(m["sender"], m["text"]) for m in history["items"]] == [
+        ("resident", "物业电话是多少"), ("bot", pushed)]
+    assert history["items"][1]["delivery"] == "passive"
+    said = client.post("/api/v1/chat/messages", json={"text": "物业电话是多少"}, headers=headers)
+    assert said.status_code == 201 and said.json["messages"][1]["text"] == pushed
+    assert said.json["messages"][1]["delivery"] is None
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Conversation)) == 1
 
 
 def test_the_first_message_makes_one_user_and_one_conversation_in_the_community(wx, app, community):

@@ -13,6 +13,7 @@ from backend import wechat
 from backend.extensions import db
 from backend.jobs.registry import PermanentJobError, job, periodic
 from backend.models import Conversation, Delivery, Message, Sender, User, WechatNonce, utcnow
+from backend.services.chat import release_idle
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +65,15 @@ def send_wechat(message_id: int) -> None:
 
 @periodic("chat.release_idle", every_seconds=60)
 def release_idle_conversations() -> None:
-    from backend.services.chat import release_idle
-
     count = release_idle()
+    db.session.commit()
     if count:
         log.info("released %d idle conversation(s) back to the bot", count)
 
 
 @periodic("chat.purge_nonces", every_seconds=600)
 def purge_nonces() -> None:
+    """Forget the push replay guard's nonces once their timestamps are long stale."""
     window = current_app.config["WECHAT_TIMESTAMP_WINDOW"]
     db.session.execute(delete(WechatNonce).where(
         WechatNonce.seen_at < utcnow() - timedelta(seconds=2 * window)))

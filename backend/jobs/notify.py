@@ -6,6 +6,7 @@ import logging
 from urllib.parse import quote
 
 from flask import current_app
+from sqlalchemy import select
 
 from backend import wechat
 from backend.extensions import db
@@ -41,10 +42,10 @@ def send_wechat_notification(notification_id: int, data: dict) -> None:
         note.wechat_state = "skipped"
         db.session.commit()
         return
-    refused = db.session.query(WechatSubscription).filter_by(
-        user_id=user.id, template_id=template
-    ).filter(WechatSubscription.refused_at.isnot(None)).first()
-    if refused:
+    refused = db.session.scalar(select(WechatSubscription.id).where(
+        WechatSubscription.user_id == user.id, WechatSubscription.template_id == template,
+        WechatSubscription.refused_at.is_not(None)).limit(1))
+    if refused is not None:
         note.wechat_state = "refused"
         db.session.commit()
         return

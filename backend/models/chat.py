@@ -122,10 +122,13 @@ class BotMiss(Base):
 
 
 class WechatNonce(Base):
-    """Nonces of WeChat pushes seen recently: the replay guard when Redis is down
-    or not configured (rows older than the timestamp window are purged)."""
+    """Nonces of WeChat pushes seen recently, with the digest of the request that
+    first used each: the replay guard when Redis is down or not configured (rows
+    older than twice the timestamp window are purged). See services/chat/nonces.py."""
 
     __tablename__ = "wechat_nonce"
 
     nonce: Mapped[str] = mapped_column(String(100), primary_key=True)  # "timestamp:nonce"
+    # SHA-256 (hex) of the request's method, query and body; "" for rows from before it
+    digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

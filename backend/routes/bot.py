@@ -5,7 +5,7 @@ from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
-from backend.extensions import db, limiter
+from backend.extensions import limiter
 from backend.routes.chat import NOT_BLANK
 from backend.routes.common import Blueprint, per_user
 from backend.services import chat as chat_service

@@ -5,11 +5,11 @@ from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user
-from backend.extensions import db, limiter
+from backend.extensions import limiter
 from backend.routes.common import Blueprint, LocalDateTime, RowId, per_user
 from backend.services import chat as chat_service
 
-NOT_BLANK = validate.Regexp(r"(?s).*\S", error="内容不能为空")
+NOT_BLANK = validate.Regexp(r"\s*\S", error="内容不能为空")  # some non-space (also as an OpenAPI pattern)
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="客服对话")
 
@@ -45,7 +45,7 @@ class ChatPostOut(Schema):
 
 class ChatListArgs(Schema):
     after = RowId(min=0, load_default=None,
-                           metadata={"description": "only messages with a larger id"})
+                  metadata={"description": "only messages with a larger id"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
@@ -67,7 +67,7 @@ class ChatListOut(Schema):
 def post_message(data):
     """Write to the property: the bot answers unless a person holds the conversation."""
     user = current_user()
-    exchange = chat_service.post_resident_message(user, data["text"].strip() or data["text"])
+    exchange = chat_service.record_resident_message(user, data["text"].strip() or data["text"])
     return {"state": exchange.conversation.state.value,
             "messages": [message_out(m) for m in exchange.messages]}
 

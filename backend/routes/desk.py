@@ -6,11 +6,13 @@ from marshmallow import Schema, fields, validate
 
 from backend.auth import current_user, roles_required
 from backend.extensions import db
-from backend.models import ConversationState
+from backend.models import Conversation, ConversationState
 from backend.routes.chat import NOT_BLANK, ChatMessageOut, message_out
 from backend.routes.common import Blueprint, LocalDateTime, PageArgs, paginate
+from backend.rules.ticket_states import STATUS_LABELS
 from backend.services import chat as chat_service
 from backend.services.permissions import bound_rooms
+from backend.services.tickets import tickets_for_resident
 
 blp = Blueprint("desk", __name__, url_prefix="/api/v1/desk", description="前台客服")
 
@@ -87,9 +89,6 @@ def _person(user) -> dict | None:
 
 
 def _tickets(resident) -> list[dict]:
-    from backend.rules.ticket_states import STATUS_LABELS
-    from backend.services.tickets import tickets_for_resident
-
     return [{"id": t.id, "kind": t.kind.value, "status": t.status.value,
              "status_label": STATUS_LABELS.get(t.status.value, t.status.value),
              "summary": t.description[:40]}
@@ -122,8 +121,6 @@ def _detail(conv) -> dict:
 def list_conversations(args):
     """Conversations by state, with context (rooms, open tickets, last exchanges).
     ``state=waiting`` is the queue, oldest first; otherwise newest first."""
-    from backend.models import Conversation
-
     user = current_user()
     query = chat_service.desk_query(user, args["state"])
     items, cursor = paginate(db.session, query, Conversation.id, args["limit"], args["cursor"],
