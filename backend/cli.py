@@ -292,6 +292,39 @@ def import_fund_ledger_command(csv_file: Path, community_name: str | None):
 
 
 
+@click.command("set-fund-rule")
+@click.option("--objection-threshold", default=None,
+              help='否定表决: share of objections that rejects, > 0 and ≤ 1/2 ("1/3", "30%")')
+@click.option("--objection-basis", default=None,
+              help="what the threshold is measured on: area, headcount, either or both")
+@click.option("--objection-days", type=int, default=None, help="shortest objection window (days, ≥ 3)")
+@click.option("--vote-days", type=int, default=None,
+              help="shortest civil-code voting window (days, ≥ 3)")
+@click.option("--publicity-days", type=int, default=None,
+              help="shortest publicity of a result before payment (days, ≥ 3)")
+@click.option("--community", "community_name", default=None)
+@with_appcontext
+def set_fund_rule_command(objection_threshold, objection_basis, objection_days, vote_days,
+                          publicity_days, community_name):
+    """Set the community's maintenance-fund rules (every proposal follows them; votes
+    already open keep theirs)."""
+    from backend.errors import AppError
+    from backend.services.community import resolve_community
+    from backend.services.fund.settings import set_fund_rule
+
+    try:
+        community = resolve_community(community_name)
+        applied = set_fund_rule(community, objection_threshold=objection_threshold,
+                                objection_basis=objection_basis,
+                                objection_days=objection_days, vote_days=vote_days,
+                                publicity_days=publicity_days)
+        db.session.commit()
+    except AppError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"{community.name}: objection {applied.threshold_text} ({applied.objection_basis}), "
+               f"windows {applied.window_days}, publicity {applied.publicity_days} days")
+
 # --- tickets (报事报修) ---
 @click.command("sweep-photos")
 @click.option("--older-than-hours", type=float, default=1.0, show_default=True,
@@ -315,7 +348,7 @@ COMMANDS = [
     import_ledger_command, import_bills_command, set_fee_command, create_staff_command,
     grant_committee_command, seed_demo_command, worker_command, relay_outbox_command,
     tick_command, bot_eval_command, verify_ballots_command, import_fund_ledger_command,
-    sweep_photos_command,
+    sweep_photos_command, set_fund_rule_command,
 ]
 
 

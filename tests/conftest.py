@@ -342,7 +342,8 @@ def committee(owner, client):
 def fund_proposal(client, committee):
     """``fund_proposal(**fields)`` → a proposal drafted (and by default opened) by
     committee member O-1: the lift of building 1 under the objection rule, closing in
-    7 days. ``headers=`` drafts as someone else, ``open=False`` leaves it a draft."""
+    8 days (the shortest window is 7). ``headers=`` drafts as someone else,
+    ``open=False`` leaves it a draft."""
     from datetime import datetime, timedelta, timezone
 
     def _make(headers=None, open=True, **fields):
@@ -350,7 +351,7 @@ def fund_proposal(client, committee):
         body = {
             "title": "1栋电梯更换", "description": "两部电梯整体更换",
             "amount_yuan": "120000.00", "scope": {"buildings": ["1"]}, "rule": "objection",
-            "closes_at": (datetime.now(timezone.utc) + timedelta(days=7)).isoformat(),
+            "closes_at": (datetime.now(timezone.utc) + timedelta(days=8)).isoformat(),
         }
         body.update(fields)
         response = client.post("/api/v1/fund-proposals", json=body, headers=headers)

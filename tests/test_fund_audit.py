@@ -17,7 +17,8 @@ def app(make_app):
 
 @pytest.fixture
 def closed_vote(client, owner, committee, rooms_by_label, fund_proposal):
-    """A civil-code vote in building 1: O-2 opposes, O-3 approves; closed by O-1."""
+    """A civil-code vote in building 1: O-2 opposes, O-3 approves; closed early by O-1
+    (O-1 has not voted: withdrawn)."""
     voters = {"O-1": committee("O-1"), "O-2": owner("O-2"), "O-3": owner("O-3")}
     proposal = fund_proposal(rule="civil_code_use")
     url = f"/api/v1/fund-proposals/{proposal['id']}"
@@ -28,7 +29,7 @@ def closed_vote(client, owner, committee, rooms_by_label, fund_proposal):
         assert response.status_code == 201
         receipts[ref] = response.json
     closed = client.post(f"{url}/close", headers=voters["O-1"])
-    assert closed.status_code == 200
+    assert closed.status_code == 200 and closed.json["outcome"] == "withdrawn"
     return {"id": proposal["id"], "url": url, "voters": voters, "receipts": receipts,
             "closed": closed.json}
 

@@ -17,6 +17,7 @@ from backend.models import FundBallot, FundBallotRoom, FundProposal
 from backend.services.community import get_or_create_community
 from backend.services.ledger import import_ledger
 from tests.conftest import DEMO_LEDGER
+from tests.fund_helpers import closing_in
 
 
 @pytest.fixture
@@ -167,13 +168,15 @@ def test_only_the_committee_sees_who_chose_what(client, owner, committee, staff,
 
 
 def test_a_ballot_after_the_deadline_is_refused_and_the_vote_reads_as_closed(app, client, owner,
-                                                                            rooms_by_label,
-                                                                            fund_proposal):
+                                                                            committee,
+                                                                            rooms_by_label):
     import time
 
     voter = owner("O-2")
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=2)
-    proposal = fund_proposal(closes_at=deadline.isoformat())
+    committee("O-1")
+    proposal = {"id": closing_in(app, 2)}
+    with app.app_context():
+        deadline = db.session.get(FundProposal, proposal["id"]).closes_at
     while datetime.now(timezone.utc) <= deadline + timedelta(milliseconds=50):
         time.sleep(0.1)
     late = vote(client, voter, proposal["id"], rooms_by_label["1-1-102"])

@@ -1,6 +1,7 @@
-"""Closing a fund vote: the outcome by each rule through the API, closing at the
-deadline without anyone acting (inline on the next read, by the periodic sweep, by
-the rq job on real workers), exactly once, with the result frozen and published.
+"""Closing a fund vote: the outcome by each rule at the deadline, closing at the
+deadline without anyone acting (reads show it, the periodic sweep and the rq job on
+real workers freeze it), exactly once, with the result frozen and published. Votes
+that must be past their deadline were opened days ago (tests/fund_helpers.py).
 
 Building 1: O-1 98.50 m², O-2 120.30, O-3 218.80 (two rooms): 437.60 m², 3 people."""
 from __future__ import annotations
@@ -12,10 +13,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from backend.extensions import db
-from backend.jobs.queue import tick_inline
+from backend.jobs.queue import relay_pending, tick_inline
 from backend.models import FundEligibleRoom, FundProposal, Notification, OutboxJob, User
 from backend.services import fund as fund_service
 from tests.conftest import wait_for
+from tests.fund_helpers import closing_in, utc_now, vote_at
 
 
 @pytest.fixture
@@ -34,6 +36,11 @@ def close(client, headers, proposal_id):
     response = client.post(f"/api/v1/fund-proposals/{proposal_id}/close", headers=headers)
     assert response.status_code == 200, response.json
     return response.json
+
+
+def closes_at(app, proposal_id: int) -> datetime:
+    with app.app_context():
+        return db.session.get(FundProposal, proposal_id).closes_at
 
 
 def wait_past(deadline: datetime) -> None:
@@ -63,22 +70,35 @@ def voters(owner, committee):
     # everyone approves → passed
     ("civil_code_major", {"O-1": "approve", "O-2": "approve", "O-3": "approve"}, "passed"),
 ])
-def test_the_outcome_follows_the_rule(client, voters, rooms_by_label, fund_proposal, rule, choices,
-                                      outcome):
-    proposal = fund_proposal(rule=rule)
+def test_the_outcome_follows_the_rule(app, client, voters, rooms_by_label, rule, choices, outcome):
     rooms = {"O-1": "1-1-101", "O-2": "1-1-102", "O-3": "1-1-201"}
-    for ref, choice in choices.items():
-        vote(client, voters[ref], proposal["id"], rooms_by_label[rooms[ref]], choice)
-    closed = close(client, voters["O-1"], proposal["id"])
+    ballots = tuple((f"openid-{ref}", rooms_by_label[rooms[ref]], choice)
+                    for ref, choice in choices.items())
+    proposal_id = vote_at(app, opened=utc_now() - timedelta(days=9), rule=rule, ballots=ballots,
+                          close=True)
+    closed = client.get(f"/api/v1/fund-proposals/{proposal_id}", headers=voters["O-2"]).json
     assert closed["status"] == "closed" and closed["outcome"] == outcome
-    assert closed["tally"]["outcome"] == outcome and closed["tally"]["closed_early"] is True
+    assert closed["tally"]["outcome"] == outcome and closed["tally"]["closed_early"] is False
+    assert closed["closed_at"] == closed["closes_at"]
 
 
-def test_the_result_is_frozen_with_its_figures_and_published_to_the_owners(
-        app, client, voters, rooms_by_label, fund_proposal):
+def test_an_early_close_is_dated_now_and_withdraws(client, voters, rooms_by_label, fund_proposal):
     proposal = fund_proposal()
     vote(client, voters["O-3"], proposal["id"], rooms_by_label["1-1-201"], "object")
     closed = close(client, voters["O-1"], proposal["id"])
+    assert (closed["status"], closed["outcome"], closed["status_label"]) == (
+        "closed", "withdrawn", "已结束")
+    assert closed["tally"]["closed_early"] is True and closed["closed_at"] < closed["closes_at"]
+    assert closed["tally"]["counts"]["object"]["rooms"] == 2  # the figures are published too
+
+
+def test_the_result_is_frozen_with_its_figures_and_published_to_the_owners(
+        app, client, voters, rooms_by_label):
+    proposal = {"id": vote_at(app, opened=utc_now() - timedelta(days=9), close=True, ballots=(
+        ("openid-O-3", rooms_by_label["1-1-201"], "object"),))}
+    with app.app_context():
+        tick_inline()  # the owners' notices the close recorded
+    closed = client.get(f"/api/v1/fund-proposals/{proposal['id']}", headers=voters["O-2"]).json
     frozen = client.get(f"/api/v1/fund-proposals/{proposal['id']}/tally", headers=voters["O-2"]).json
     assert frozen["outcome"] == "rejected" and frozen["status"] == "closed"
     assert frozen["counts"]["object"] == {"rooms": 2, "area_m2": "218.80", "headcount": 1}
@@ -114,10 +134,9 @@ def test_only_the_committee_closes_early_and_only_once(client, voters, staff, fu
 
 
 def test_past_its_deadline_a_read_shows_the_outcome_the_job_then_freezes(app, client, voters,
-                                                                         rooms_by_label,
-                                                                         fund_proposal):
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=2)
-    proposal = fund_proposal(rule="civil_code_use", closes_at=deadline.isoformat())
+                                                                         rooms_by_label):
+    proposal = {"id": closing_in(app, 2, rule="civil_code_use")}
+    deadline = closes_at(app, proposal["id"])
     url = f"/api/v1/fund-proposals/{proposal['id']}"
     for ref, room in (("O-2", "1-1-102"), ("O-3", "1-1-201")):
         vote(client, voters[ref], proposal["id"], rooms_by_label[room], "approve")
@@ -148,23 +167,20 @@ def test_past_its_deadline_a_read_shows_the_outcome_the_job_then_freezes(app, cl
         assert stored.status.value == "closed" and stored.outcome.value == "passed"
 
 
-def test_reads_never_write_even_past_the_deadline(client, voters, fund_proposal):
+def test_reads_never_write_even_past_the_deadline(app, client, voters):
     """The app refuses a GET that would flush a change (appclass); every fund read of
     an overdue vote goes through without tripping it."""
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=2)
-    proposal = fund_proposal(closes_at=deadline.isoformat())
-    wait_past(deadline)
+    proposal = {"id": closing_in(app, 1)}
+    wait_past(closes_at(app, proposal["id"]))
     url = f"/api/v1/fund-proposals/{proposal['id']}"
     for path in ("/api/v1/fund-proposals", url, f"{url}/tally", f"{url}/ballots", f"{url}/audit"):
         response = client.get(path, headers=voters["O-1"])
         assert response.status_code == 200, (path, response.json)
 
 
-def test_the_periodic_sweep_closes_an_overdue_vote_nobody_looks_at(app, client, voters,
-                                                                   fund_proposal):
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=2)
-    proposal = fund_proposal(closes_at=deadline.isoformat())
-    wait_past(deadline)
+def test_the_periodic_sweep_closes_an_overdue_vote_nobody_looks_at(app, client, voters):
+    proposal = {"id": closing_in(app, 1)}
+    wait_past(closes_at(app, proposal["id"]))
     with app.app_context():
         tick_inline()  # what the worker's tick (or `flask tick`) runs
     with app.app_context():
@@ -203,12 +219,10 @@ def test_two_rq_workers_close_the_vote_at_its_deadline_exactly_once(
     client = app.test_client()  # same database and secret: the voters' tokens work
     rq_worker(WECHAT_APPID="")
     rq_worker(WECHAT_APPID="")
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=3)
-    created = client.post("/api/v1/fund-proposals", headers=voters["O-1"], json={
-        "title": "1栋电梯更换", "amount_yuan": "1000.00", "scope": {"buildings": ["1"]},
-        "rule": "objection", "closes_at": deadline.isoformat()}).json
-    opened = client.post(f"/api/v1/fund-proposals/{created['id']}/open", headers=voters["O-1"])
-    assert opened.status_code == 200
+    created = {"id": closing_in(app, 4)}  # opened 8 days ago, closing in 4 s
+    deadline = closes_at(app, created["id"])
+    with app.app_context():
+        relay_pending()  # what a request's commit does: the close job goes to rq
     vote(client, voters["O-3"], created["id"], rooms_by_label["1-1-201"], "object")
 
     def state():

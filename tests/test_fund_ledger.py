@@ -2,6 +2,7 @@
 (open proposals with whether the owner voted; the balance), and the demo data."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from backend.jobs.queue import tick_inline
 from backend.models import Community, FundLedgerEntry, FundProposal, Notification, User
 from backend.services import fund as fund_service
 from backend.services import fund_ledger
+from tests.fund_helpers import utc_now, vote_at
 
 LEDGER = """ref,date,building,direction,amount_yuan,description
 WX-1,2019-06-30,1,in,100000.00,首期归集（1栋）
@@ -72,14 +74,17 @@ def test_owners_read_the_ledger_of_their_community(app, tmp_path, client, owner,
     assert client.get("/api/v1/fund/ledger", headers=login("nobody")).status_code == 404
 
 
-def test_the_manager_books_payments_for_a_passed_use_within_its_amount(client, committee, staff,
-                                                                       owner, fund_proposal):
+def test_the_manager_books_payments_for_a_passed_use_within_its_amount(app, client, committee,
+                                                                       staff, owner, fund_proposal):
     manager = staff("manager")
-    proposal = fund_proposal(amount_yuan="10000.00")
-    url = f"/api/v1/fund-proposals/{proposal['id']}/payments"
-    early = client.post(url, headers=manager, json={"amount_yuan": "100.00"})
+    voting = fund_proposal(amount_yuan="10000.00")
+    early = client.post(f"/api/v1/fund-proposals/{voting['id']}/payments", headers=manager,
+                        json={"amount_yuan": "100.00"})
     assert early.status_code == 409 and early.json["error"]["code"] == "not_approved"
-    client.post(f"/api/v1/fund-proposals/{proposal['id']}/close", headers=committee("O-1"))
+    # passed at its deadline 12 days ago: the 7 days of publicity are over
+    proposal = {"id": vote_at(app, opened=utc_now() - timedelta(days=20), close=True,
+                              amount_yuan=Decimal("10000.00"))}
+    url = f"/api/v1/fund-proposals/{proposal['id']}/payments"
     assert client.post(url, headers=owner("O-2"), json={"amount_yuan": "1.00"}).status_code == 403
     paid = client.post(url, headers=manager, json={"amount_yuan": "6000.00", "paid_on": "2025-05-01",
                                                    "description": "电梯更换首付款"})

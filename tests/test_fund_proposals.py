@@ -38,7 +38,7 @@ def test_a_committee_member_drafts_with_the_community_defaults(client, committee
     headers = committee("O-1")
     response = client.post("/api/v1/fund-proposals", headers=headers, json={
         "title": "1栋电梯更换", "amount_yuan": "120000.00", "scope": {"buildings": ["1栋"]},
-        "rule": "objection", "closes_at": later(days=7)})
+        "rule": "objection", "closes_at": later(days=8)})
     assert response.status_code == 201, response.json
     body = response.json
     assert body["status"] == "draft" and body["outcome"] is None
@@ -50,8 +50,8 @@ def test_a_committee_member_drafts_with_the_community_defaults(client, committee
     assert "三分之一" in body["explanation"]
 
 
-def test_community_settings_and_per_proposal_values_override_the_defaults(app, client, committee,
-                                                                          community):
+def test_the_community_settings_apply_and_a_proposal_may_only_lengthen_its_publicity(
+        app, client, committee, community):
     with app.app_context():
         c = db.session.get(Community, community["id"])
         c.settings = {**c.settings, "objection_threshold": "1/2", "objection_basis": "area",
@@ -59,14 +59,17 @@ def test_community_settings_and_per_proposal_values_override_the_defaults(app, c
         db.session.commit()
     headers = committee("O-1")
     base = {"title": "外墙维修", "amount_yuan": "5000.00", "scope": {"community": True},
-            "rule": "objection", "closes_at": later(days=7)}
+            "rule": "objection", "closes_at": later(days=8)}
     body = client.post("/api/v1/fund-proposals", headers=headers, json=base).json
     assert (body["objection_threshold"], body["objection_basis"], body["publicity_days"]) == (
         "1/2", "area", 10)
+    assert "二分之一" in body["explanation"] and "10天" in body["explanation"]
     body = client.post("/api/v1/fund-proposals", headers=headers, json={
-        **base, "objection_threshold": "2/5", "objection_basis": "both", "publicity_days": 14}).json
-    assert (body["objection_threshold"], body["objection_basis"], body["publicity_days"]) == (
-        "2/5", "both", 14)
+        **base, "publicity_days": 14}).json
+    assert body["publicity_days"] == 14
+    other = client.post("/api/v1/fund-proposals", headers=headers, json={
+        **base, "objection_threshold": "2/5", "objection_basis": "both"})
+    assert other.status_code == 400 and other.json["error"]["code"] == "objection_setting_fixed"
 
 
 @pytest.mark.parametrize("change,code", [
@@ -85,13 +88,13 @@ def test_community_settings_and_per_proposal_values_override_the_defaults(app, c
     ({"emergency_case": "lift_failure"}, "emergency_case_not_allowed"),
     ({"rule": "emergency"}, "emergency_case_required"),
     ({"rule": "emergency", "emergency_case": "broken_window"}, "validation_error"),
-    ({"opens_at": later(days=8)}, "opens_after_closes"),
+    ({"opens_at": later(days=9)}, "opens_after_closes"),
     ({"closes_at": "next week"}, "validation_error"),
 ])
 def test_bad_proposals_are_400_with_a_reason(client, committee, change, code):
     headers = committee("O-1")
     body = {"title": "1栋电梯更换", "amount_yuan": "120000.00", "scope": {"buildings": ["1"]},
-            "rule": "objection", "closes_at": later(days=7), **change}
+            "rule": "objection", "closes_at": later(days=8), **change}
     response = client.post("/api/v1/fund-proposals", headers=headers, json=body)
     assert response.status_code == 400, response.json
     assert response.json["error"]["code"] == code
@@ -138,13 +141,16 @@ def test_drafts_are_hidden_from_owners_until_opened(client, owner, committee, fu
     assert [r["label"] for r in shown["my_rooms"]] == ["1栋1单元102"] and shown["can_vote"]
 
 
-def test_opening_twice_or_by_an_owner_is_refused(client, owner, staff, fund_proposal):
+def test_opening_twice_by_the_manager_or_by_an_owner_is_refused(client, owner, committee, staff,
+                                                                 fund_proposal):
     proposal = fund_proposal()
-    again = client.post(f"/api/v1/fund-proposals/{proposal['id']}/open", headers=staff("manager"))
+    again = client.post(f"/api/v1/fund-proposals/{proposal['id']}/open", headers=committee("O-1"))
     assert again.status_code == 409 and again.json["error"]["code"] == "not_draft"
     draft = fund_proposal(open=False)
     response = client.post(f"/api/v1/fund-proposals/{draft['id']}/open", headers=owner("O-2"))
     assert response.status_code == 404  # an owner cannot even see a draft
+    response = client.post(f"/api/v1/fund-proposals/{draft['id']}/open", headers=staff("manager"))
+    assert response.status_code == 403 and response.json["error"]["code"] == "not_committee"
     assert client.post("/api/v1/fund-proposals/99999/open", headers=staff("manager")).status_code == 404
 
 
@@ -276,7 +282,7 @@ def test_owners_get_a_wechat_subscribe_message_with_the_fund_template(make_app):
             "phone": phone}).status_code == 201
     created = client.post("/api/v1/fund-proposals", headers=tokens["O-1"], json={
         "title": "1栋电梯更换", "amount_yuan": "1000.00", "scope": {"buildings": ["1"]},
-        "rule": "civil_code_use", "closes_at": later(days=7)}).json
+        "rule": "civil_code_use", "closes_at": later(days=8)}).json
     assert client.post(f"/api/v1/fund-proposals/{created['id']}/open",
                        headers=tokens["O-1"]).status_code == 200
     sent = [c for c in responses.calls if c.request.url.startswith(SUBSCRIBE_URL)]
@@ -299,6 +305,7 @@ def test_rules_and_emergency_cases_are_published_for_the_forms(client, owner):
     assert len(body["emergency_cases"]) == 6
     assert body["choices"]["objection"] == [{"code": "object", "label": "提出异议"}]
     assert body["objection_threshold"] == "1/3" and body["publicity_days"] == 7
+    assert body["min_voting_days"] == {"objection": 7, "civil_code_use": 7, "civil_code_major": 7}
 
 
 def test_the_openapi_document_describes_the_fund_api(client):

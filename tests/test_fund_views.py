@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from backend.rules.fund_rules import OUTCOME_LABELS, RULE_LABELS, STATUS_LABELS
+from tests.fund_helpers import close_at_deadline
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def vote(client, headers, proposal_id, room_id, choice):
 
 
 def test_a_list_row_and_the_detail_read_the_same_for_every_rule_and_status(
-        client, committee, staff, fund_proposal):
+        app, client, committee, staff, fund_proposal):
     chair, manager = committee("O-1"), staff("manager")
     made = [
         fund_proposal(),                                             # objection, voting
@@ -34,7 +35,7 @@ def test_a_list_row_and_the_detail_read_the_same_for_every_rule_and_status(
         fund_proposal(headers=manager, open=False, rule="emergency", closes_at=None,
                       emergency_case="lift_failure", title="电梯抢修"),  # approved below
     ]
-    assert client.post(f"/api/v1/fund-proposals/{made[3]['id']}/close", headers=chair).status_code == 200
+    close_at_deadline(app, made[3]["id"])
     for headers in (chair, manager):
         assert client.post(f"/api/v1/fund-proposals/{made[4]['id']}/sign", headers=headers,
                            json={}).status_code == 200
@@ -52,7 +53,7 @@ def test_a_list_row_and_the_detail_read_the_same_for_every_rule_and_status(
     assert (closed["outcome"], closed["outcome_label"]) == ("no_quorum", "参与未达法定比例")
 
 
-def test_the_tally_sends_each_comparison_with_its_share_and_verdict(client, owner, committee,
+def test_the_tally_sends_each_comparison_with_its_share_and_verdict(app, client, owner, committee,
                                                                     rooms_by_label, fund_proposal):
     chair = committee("O-1")
     proposal = fund_proposal(rule="civil_code_use")
@@ -73,7 +74,8 @@ def test_the_tally_sends_each_comparison_with_its_share_and_verdict(client, owne
     assert measures["approving_area"]["share"] == "1.0000" and measures["approving_area"]["met"]
     assert measures["approving_headcount"]["requirement"] == "超过二分之一"
     assert tally["outcome"] == "pending" and tally["frozen"] is False
-    closed = client.post(f"/api/v1/fund-proposals/{proposal['id']}/close", headers=chair).json
+    close_at_deadline(app, proposal["id"])
+    closed = client.get(f"/api/v1/fund-proposals/{proposal['id']}", headers=chair).json
     assert closed["outcome"] == "passed" and closed["tally"]["frozen"] is True
     assert closed["tally"]["measures"] == tally["measures"]
 

@@ -12,12 +12,21 @@ from fractions import Fraction
 import pytest
 
 from backend.rules import fund_chain
-from backend.rules.fund_rules import EMERGENCY_CASES, RULE_LABELS, explain_rule, fraction_label
+from backend.rules.fund_rules import (
+    EMERGENCY_CASES,
+    OUTCOME_LABELS,
+    RULE_LABELS,
+    explain_rule,
+    floored_days,
+    fraction_label,
+    objection_threshold_in_bounds,
+)
 from backend.rules.tally import (
     NO_QUORUM,
     PASSED,
     REJECTED,
     RULES,
+    WITHDRAWN,
     EligibleRoom,
     Figures,
     Settings,
@@ -251,6 +260,49 @@ def test_fixed_lists_for_pages_and_the_bot():
     assert "三分之一" in explain_rule("objection")
     assert "面积和人数均超过" in explain_rule("objection", basis="both")
     assert "过半数" in explain_rule("civil_code_use")
+    assert "异议期不少于7天" in explain_rule("objection", window_days=7)
+    assert "撤回" in explain_rule("objection") and "撤回" in explain_rule("civil_code_major")
+
+
+@pytest.mark.parametrize("text,value", [("1/2", Fraction(1, 2)), ("50%", Fraction(1, 2)),
+                                        ("1/3", Fraction(1, 3)), ("0.01", Fraction(1, 100))])
+def test_a_community_may_set_an_objection_threshold_up_to_one_half(text, value):
+    assert objection_threshold_in_bounds(text) == value
+
+
+@pytest.mark.parametrize("text", ["0.51", "2/3", "0.999", "0", "1"])
+def test_an_objection_threshold_above_one_half_is_not_lawful(text):
+    # above 1/2 a use would pass although most of the owners objected
+    with pytest.raises(ValueError):
+        objection_threshold_in_bounds(text)
+
+
+def test_periods_never_go_below_the_floor():
+    assert [floored_days(d) for d in (0, 2, 3, 7, "10")] == [3, 3, 3, 7, 10]
+
+
+# ------------------------------------------------------------------ closing early
+def test_an_early_close_never_passes_an_objection_vote():
+    # nobody objected (would pass at the deadline), or everyone did: withdrawn either way
+    snapshot = rooms(("100.00", 1), ("100.00", 2))
+    rule = RULES["objection"]
+    for objectors in ([], [1, 2]):
+        counts = objection(snapshot, objectors)[0]
+        assert rule.decide_early(counts, owners_yet_to_vote=2 - len(objectors)) == WITHDRAWN
+    assert OUTCOME_LABELS[WITHDRAWN] == "已撤回"
+
+
+@pytest.mark.parametrize("name", ["civil_code_use", "civil_code_major"])
+def test_an_early_close_decides_a_civil_code_vote_only_when_nobody_is_left_to_vote(name):
+    # owners 1-3 of 100 m² each and unsold rooms (the developer, who cannot vote)
+    snapshot = rooms(("100.00", 1), ("100.00", 2), ("100.00", 3), ("50.00", 0))
+    rule = RULES[name]
+    two = aggregate(rule.choices, snapshot, votes(snapshot, {1: "approve", 2: "approve"}))
+    assert rule.decide_early(two, owners_yet_to_vote=1) == WITHDRAWN
+    everyone = aggregate(rule.choices, snapshot,
+                         votes(snapshot, {1: "approve", 2: "approve", 3: "approve"}))
+    # 300 of 350 m² and 3 of 4 people take part; all of them approve
+    assert rule.decide_early(everyone, owners_yet_to_vote=0) == rule.decide(everyone) == PASSED
 
 
 # ------------------------------------------------------------------ measures

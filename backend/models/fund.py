@@ -4,7 +4,7 @@ ledger (money in and out)."""
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,7 @@ class Outcome(str, enum.Enum):
     passed = "passed"
     rejected = "rejected"
     no_quorum = "no_quorum"
+    withdrawn = "withdrawn"  # closed early without a result (rules/tally.py decide_early)
 
 
 class ObjectionBasis(str, enum.Enum):
@@ -165,8 +166,23 @@ class FundProposal(Base):
 
     @property
     def decided(self) -> bool:
-        """Decided as stored (the vote frozen): spending on it may be booked."""
+        """Decided as stored (the vote frozen) or approved as an emergency use."""
         return self.is_decided(self.status, self.outcome)
+
+    @property
+    def publicity_ends_at(self) -> datetime | None:
+        """The end of the publicity period (公示期) of the result or the emergency use,
+        as stored."""
+        start = self.closed_at or self.approved_at
+        return start + timedelta(days=self.publicity_days) if start else None
+
+    def payable(self, now: datetime) -> bool:
+        """Spending may be booked: an emergency use once approved (the work cannot
+        wait; its use and cost are publicised afterwards), a use passed by a vote
+        once its result has been publicised for the whole period."""
+        if not self.decided:
+            return False
+        return self.status == ProposalStatus.approved or self.publicity_ends_at <= now
 
     @hybrid_method
     def opening_due(self, now: datetime) -> bool:

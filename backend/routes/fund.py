@@ -25,6 +25,7 @@ from backend.models import (
     utcnow,
 )
 from backend.routes.common import (
+    MoneyIn,
     Blueprint,
     LocalDateTime,
     Money,
@@ -48,13 +49,9 @@ from backend.rules.fund_rules import (
 from backend.rules.tally import ALL_CHOICES, BASES, RULES, parse_threshold
 from backend.services import fund as fund_service
 from backend.services import fund_ballots, fund_ledger
-from backend.services.community import setting
 from backend.timeutil import LOCAL_TZ
 
 blp = Blueprint("fund", __name__, url_prefix="/api/v1", description="维修资金表决与账目")
-
-MAX_AMOUNT = Decimal("10000000000")
-
 
 # ------------------------------------------------------------------ schemas
 class FundScopeIn(Schema):
@@ -73,28 +70,31 @@ class FundScopeIn(Schema):
             raise ValidationError("范围须为以下之一：buildings（楼栋）、room_ids（房屋）或 community: true（全小区）")
 
 
-def _two_places(value: Decimal) -> None:
-    if not value.is_finite() or value.normalize().as_tuple().exponent < -2:
-        raise ValidationError("金额最多两位小数")
-
-
 class FundProposalIn(Schema):
     community = fields.String(validate=validate.Length(min=1, max=100), load_default=None,
                               metadata={"description": "community name (only if you manage several)"})
     title = fields.String(required=True, validate=validate.Length(min=1, max=100))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
-    amount_yuan = fields.Decimal(required=True, as_string=True, validate=[
-        validate.Range(min=Decimal("0.01"), max=MAX_AMOUNT), _two_places])
+    amount_yuan = MoneyIn(required=True)
     scope = fields.Nested(FundScopeIn, required=True)
     rule = fields.String(required=True, validate=validate.OneOf(list(RULES)))
-    opens_at = fields.AwareDateTime(default_timezone=LOCAL_TZ, load_default=None)
-    closes_at = fields.AwareDateTime(default_timezone=LOCAL_TZ, load_default=None,
-                                     metadata={"description": "required except for emergency use"})
-    objection_threshold = fields.String(load_default=None, validate=validate.Length(max=16),
-                                        metadata={"description": 'e.g. "1/3" (default: the '
-                                                                 "community's setting)"})
-    objection_basis = fields.String(load_default=None, validate=validate.OneOf(BASES))
-    publicity_days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=90))
+    opens_at = fields.AwareDateTime(default_timezone=LOCAL_TZ, load_default=None, metadata={
+        "description": "when voting starts (default: when the committee opens it); a time "
+                       "in the past counts as now"})
+    closes_at = fields.AwareDateTime(default_timezone=LOCAL_TZ, load_default=None, metadata={
+        "description": "required except for emergency use; at least the rule's shortest "
+                       "window after the start (GET /fund/rules `min_voting_days`, never "
+                       "under 3 days), else 400 `voting_window_too_short` with `min_days` "
+                       "and `earliest_closes_at`; checked again when the vote is opened"})
+    objection_threshold = fields.String(load_default=None, validate=validate.Length(max=16), metadata={
+        "description": "the community's setting applies to every proposal (GET /fund/rules); "
+                       "omit it. A different value is 400 `objection_setting_fixed`"})
+    objection_basis = fields.String(load_default=None, validate=validate.OneOf(BASES), metadata={
+        "description": "as `objection_threshold`: the community's, omit it"})
+    publicity_days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=90), metadata={
+        "description": "days the result (or emergency use) is publicised before money is "
+                       "paid; default and minimum: the community's (GET /fund/rules "
+                       "`publicity_days`); shorter is 400 `publicity_too_short`"})
     emergency_case = fields.String(load_default=None, validate=validate.OneOf(list(EMERGENCY_CASES)))
 
     @validates("objection_threshold")
@@ -148,12 +148,14 @@ class FundTallyOut(Schema):
     eligible = fields.Nested(FundFiguresOut, required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Nested(FundFiguresOut), required=True)
     participating = fields.Nested(FundFiguresOut, required=True)
-    outcome = fields.String(required=True,
-                            metadata={"description": "pending|passed|rejected|no_quorum"})
+    outcome = fields.String(required=True, metadata={
+        "description": "pending|passed|rejected|no_quorum|withdrawn (closed early without "
+                       "a result)"})
     outcome_label = Label(OUTCOME_LABELS, "outcome", required=True)
     measures = fields.List(fields.Nested(FundMeasureOut), required=True)
     frozen = fields.Boolean(required=True, metadata={"description": "stored and published"})
-    objection_threshold = fields.String(allow_none=True)
+    objection_threshold = fields.String(allow_none=True, metadata={
+        "description": "objection rule: the community's threshold fixed when voting opened"})
     objection_basis = fields.String(allow_none=True)
     closes_at = LocalDateTime(allow_none=True)
     closed_at = LocalDateTime(allow_none=True)
@@ -209,14 +211,18 @@ class FundProposalOut(Schema):
         "description": "closed once the deadline has passed (the result as it will be "
                        "frozen), even before the close job has run"})
     status_label = Label(STATUS_LABELS, "status", required=True)
-    outcome = fields.String(allow_none=True, required=True)
+    outcome = fields.String(allow_none=True, required=True, metadata={
+        "description": "passed | rejected | no_quorum | withdrawn (closed early: never a pass)"})
     outcome_label = Label(OUTCOME_LABELS, "outcome", allow_none=True, required=True)
-    objection_threshold = fields.String(required=True, attribute="proposal.objection_threshold")
+    objection_threshold = fields.String(required=True, attribute="proposal.objection_threshold",
+                                        metadata={"description": "the community's setting "
+                                                  "(fixed on the proposal when voting opens)"})
     objection_basis = fields.Enum(ObjectionBasis, by_value=True, required=True,
                                   attribute="proposal.objection_basis")
     objection_basis_label = Label(BASIS_LABELS, "proposal.objection_basis", required=True)
     publicity_days = fields.Integer(required=True, attribute="proposal.publicity_days")
-    publicity_ends_at = LocalDateTime(allow_none=True, required=True)
+    publicity_ends_at = LocalDateTime(allow_none=True, required=True, metadata={
+        "description": "end of the result's publicity: a passed vote is paid only after it"})
     emergency_case = fields.String(allow_none=True, required=True, attribute="proposal.emergency_case")
     emergency_case_label = Label(EMERGENCY_CASES, "proposal.emergency_case", allow_none=True,
                                  required=True)
@@ -242,7 +248,15 @@ class FundProposalDetailOut(FundProposalOut):
         "description": "rooms the caller votes for as owner of record, with whether voted"})
     my_ballots = fields.List(fields.Nested(FundBallotOut), required=True)
     can_vote = fields.Boolean(required=True)
-    can_manage = fields.Boolean(required=True)
+    can_manage = fields.Boolean(required=True, metadata={
+        "description": "committee or manager: sees drafts, signs emergency uses"})
+    can_open = fields.Boolean(required=True, metadata={
+        "description": "the caller may open this draft's vote (committee members only)"})
+    can_close = fields.Boolean(required=True, metadata={
+        "description": "the caller may close this vote early (committee members only)"})
+    early_close_withdraws = fields.Boolean(required=True, metadata={
+        "description": "with can_close: closing now would withdraw the proposal (always "
+                       "under objection; civil-code rules unless every owner has voted)"})
     paid_yuan = Money(allow_none=True, required=True)
 
 
@@ -319,8 +333,7 @@ class FundAuditOut(Schema):
 
 
 class FundPaymentIn(Schema):
-    amount_yuan = fields.Decimal(required=True, as_string=True, validate=[
-        validate.Range(min=Decimal("0.01"), max=MAX_AMOUNT), _two_places])
+    amount_yuan = MoneyIn(required=True)
     paid_on = fields.Date(load_default=None)
     description = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     ref = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
@@ -362,9 +375,15 @@ class FundRulesOut(Schema):
     rules = fields.List(fields.Nested(FundCodeLabel), required=True)
     emergency_cases = fields.List(fields.Nested(FundCodeLabel), required=True)
     choices = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FundCodeLabel)))
-    objection_threshold = fields.String(required=True)
+    objection_threshold = fields.String(required=True, metadata={
+        "description": "the community's, for every objection vote (an administrator sets it, "
+                       "> 0 and ≤ 1/2)"})
     objection_basis = fields.String(required=True)
-    publicity_days = fields.Integer(required=True)
+    publicity_days = fields.Integer(required=True, metadata={
+        "description": "shortest publicity of a result, days (a proposal may lengthen it)"})
+    min_voting_days = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                                  metadata={"description": "voted rule → shortest window in days "
+                                                           "from the start of voting to closes_at"})
     headcount_note = fields.String(required=True)
 
 
@@ -405,7 +424,10 @@ def get_proposal(proposal_id):
 @blp.route("/fund-proposals/<id:proposal_id>/open", methods=["POST"])
 @blp.response(200, FundProposalDetailOut)
 def open_proposal(proposal_id):
-    """Start voting: rooms, areas and owners are snapshotted; owners in scope are told."""
+    """Start voting (committee members only; the manager drafts): rooms, areas and owners
+    are snapshotted, the community's threshold, basis and publicity fixed on the
+    proposal, owners in scope told. 400 `voting_window_too_short` if the window has
+    become shorter than the rule's minimum."""
     user = current_user()
     proposal = fund_service.open_proposal(user, proposal_id)
     return fund_service.detail_of(user, proposal, utcnow())
@@ -424,8 +446,10 @@ def sign_proposal(data, proposal_id):
 @blp.route("/fund-proposals/<id:proposal_id>/close", methods=["POST"])
 @blp.response(200, FundProposalDetailOut)
 def close_proposal(proposal_id):
-    """Close voting now, freeze and publish the result (committee). Voting also closes
-    by itself at ``closes_at``."""
+    """Close voting now (committee) and publish it. Before the deadline an objection
+    vote is withdrawn (outcome `withdrawn`, never passed); a civil-code vote is decided
+    only if every owner who can vote has voted, else withdrawn. Voting closes by
+    itself at ``closes_at`` with the rule's outcome."""
     user = current_user()
     proposal = fund_service.close_by_committee(user, proposal_id)
     return fund_service.detail_of(user, proposal, utcnow())
@@ -506,7 +530,9 @@ def audit(args, proposal_id):
 @blp.arguments(FundPaymentIn)
 @blp.response(201, FundLedgerLineOut)
 def record_payment(data, proposal_id):
-    """Book a payment for a passed or approved use (manager); never above its amount."""
+    """Book a payment (manager): an approved emergency use at once, a passed vote once
+    its result's publicity is over (else 409 `publicity_not_over`); never above its
+    amount."""
     user = current_user()
     proposal = fund_service.get_proposal(user, proposal_id)
     entry = fund_ledger.record_payment(user, proposal, data["amount_yuan"], paid_on=data["paid_on"],
@@ -553,7 +579,9 @@ def ledger(args):
 @blp.arguments(FundRulesArgs, location="query")
 @blp.response(200, FundRulesOut)
 def rules(args):
-    """Decision rules, emergency cases and the community's objection settings."""
+    """Decision rules, emergency cases and the community's settings in force: the
+    objection threshold and basis, each rule's shortest voting window and the
+    shortest publicity of a result (set by an administrator: `flask set-fund-rule`)."""
     user = current_user()
     allowed = fund_service.visible_community_ids(user) | fund_service.managing_community_ids(user)
     community = None
@@ -563,16 +591,17 @@ def rules(args):
         community = db.session.get(Community, next(iter(allowed)))
     if community is not None and community.id not in allowed:
         community = None
-    threshold = setting(community, "objection_threshold") if community else "1/3"
-    basis = setting(community, "objection_basis") if community else "either"
-    days = int(setting(community, "fund_publicity_days")) if community else 7
+    settings = fund_service.fund_settings(community)
+    threshold, basis = settings.threshold_text, settings.objection_basis
     return {
         "rules": [{"code": code, "label": label,
-                   "explanation": explain_rule(code, threshold, basis, days)}
+                   "explanation": explain_rule(code, threshold, basis, settings.publicity_days,
+                                               settings.min_window_days(code))}
                   for code, label in RULE_LABELS.items()],
         "emergency_cases": [{"code": c, "label": label} for c, label in EMERGENCY_CASES.items()],
         "choices": {rule: [{"code": c, "label": CHOICE_LABELS[c]} for c in spec.choices]
                     for rule, spec in RULES.items()},
-        "objection_threshold": threshold, "objection_basis": basis, "publicity_days": days,
+        "objection_threshold": threshold, "objection_basis": basis,
+        "publicity_days": settings.publicity_days, "min_voting_days": settings.window_days,
         "headcount_note": HEADCOUNT_NOTE,
     }

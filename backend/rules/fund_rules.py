@@ -1,8 +1,10 @@
 """Names and fixed lists of maintenance-fund decisions (专项维修资金), in the words
 owners read: one label per code (rules, statuses, outcomes, choices, bases, emergency
-cases, the comparisons a tally makes), and a plain-language explanation of each rule.
-The pages, the notifications and the bot all read these; the pages get them from
-``GET /api/v1/labels`` and the payloads, never from a copy of their own.
+cases, the comparisons a tally makes), a plain-language explanation of each rule,
+and the bounds no community setting may pass (the shortest voting window and
+publicity period, the highest objection threshold). The pages, the notifications
+and the bot all read these; the pages get them from ``GET /api/v1/labels`` and the
+payloads, never from a copy of their own.
 """
 from __future__ import annotations
 
@@ -17,6 +19,36 @@ from backend.rules.tally import (
     Measure,
     parse_threshold,
 )
+
+# ------------------------------------------------------------------ bounds of the settings
+# However a community sets them, owners get at least this many days to object or vote,
+# and a result is publicised at least this long before its money may be spent.
+FLOOR_DAYS = 3
+# The community setting that holds each voted rule's shortest window (days from the
+# moment voting opens to ``closes_at``); emergency use has no vote.
+WINDOW_SETTINGS: dict[str, str] = {
+    "objection": "fund_objection_days",
+    "civil_code_use": "fund_vote_days",
+    "civil_code_major": "fund_vote_days",
+}
+PUBLICITY_SETTING = "fund_publicity_days"
+# 否定表决 is legal only as long as objections from at most half of the owners (or
+# area) can stop a use: a higher threshold would let a use pass against a majority.
+MAX_OBJECTION_THRESHOLD = Fraction(1, 2)
+
+
+def objection_threshold_in_bounds(text: str | Fraction) -> Fraction:
+    """The threshold a community may set: "1/3", "0.4", "50%"… strictly above 0 and
+    at most 1/2. ValueError otherwise."""
+    value = parse_threshold(text)
+    if value > MAX_OBJECTION_THRESHOLD:
+        raise ValueError(f"threshold {text!r} above 1/2")
+    return value
+
+
+def floored_days(days) -> int:
+    """A period setting as it applies: never below ``FLOOR_DAYS``."""
+    return max(int(days), FLOOR_DAYS)
 
 # The rule's name as every page, notice and answer shows it. civil_code_use: owners
 # with 2/3 of the area and 2/3 of the headcount take part, more than half of the
@@ -52,6 +84,8 @@ OUTCOME_LABELS: dict[str, str] = {
     "passed": "通过",
     "rejected": "未通过",
     "no_quorum": "参与未达法定比例",
+    # closed before its deadline without a result (never a pass): see tally.VoteRule.decide_early
+    "withdrawn": "已撤回",
 }
 
 CHOICE_LABELS: dict[str, str] = {
@@ -114,8 +148,9 @@ def fraction_label(value: Fraction | str) -> str:
 
 
 def explain_rule(rule: str, threshold: Fraction | str = "1/3", basis: str = "either",
-                 publicity_days: int = 7) -> str:
-    """A plain explanation of how a decision under ``rule`` is made."""
+                 publicity_days: int = 7, window_days: int | None = None) -> str:
+    """A plain explanation of how a decision under ``rule`` is made; ``window_days``:
+    the shortest voting (objection) window, when it is known."""
     if rule == "objection":
         share = fraction_label(threshold)
         condition = {
@@ -124,21 +159,25 @@ def explain_rule(rule: str, threshold: Fraction | str = "1/3", basis: str = "eit
             "either": f"提出异议的业主专有部分面积或人数任一项超过总数的{share}",
             "both": f"提出异议的业主专有部分面积和人数均超过总数的{share}",
         }[basis]
+        period = f"异议期不少于{window_days}天，" if window_days else ""
         return (f"采用否定表决：使用方案公示后，业主只需对不同意的方案提出异议，未提出异议视为同意。"
-                f"{condition}时方案不通过，否则通过（恰好等于{share}不算超过）。"
-                f"表决结果公示{publicity_days}天。")
+                f"{period}{condition}时方案不通过，否则通过（恰好等于{share}不算超过）。"
+                "异议期内提前结束只能撤回方案，不视为通过。"
+                f"表决结果公示{publicity_days}天，公示期满后方可支取。")
     quorum = fraction_label(QUORUM)
+    period = f"表决期不少于{window_days}天；" if window_days else ""
+    early = "提前结束表决时，除非全部业主均已表决，否则只能撤回方案。"
     if rule == "civil_code_use":
         return (f"依据民法典第二百七十八条，使用维修资金须由专有部分面积占比{quorum}以上且人数占比"
                 f"{quorum}以上的业主参与表决，并经参与表决专有部分面积过半数且参与表决人数过半数的业主同意"
-                "（恰好一半不算过半；弃权计入参与）。"
-                f"表决结果公示{publicity_days}天。")
+                f"（恰好一半不算过半；弃权计入参与）。{period}{early}"
+                f"表决结果公示{publicity_days}天，公示期满后方可支取。")
     if rule == "civil_code_major":
         share = fraction_label(SUPERMAJORITY)
         return ("依据民法典第二百七十八条，筹集维修资金、改建重建建筑物、改变共有部分用途，须由专有部分面积"
                 f"占比{quorum}以上且人数占比{quorum}以上的业主参与表决，并经参与表决专有部分面积{share}以上"
-                f"且参与表决人数{share}以上的业主同意（弃权计入参与）。"
-                f"表决结果公示{publicity_days}天。")
+                f"且参与表决人数{share}以上的业主同意（弃权计入参与）。{period}{early}"
+                f"表决结果公示{publicity_days}天，公示期满后方可支取。")
     if rule == "emergency":
         cases = "；".join(EMERGENCY_CASES.values())
         return ("发生危及房屋安全和人身财产安全的紧急情况时，可应急使用维修资金，无需业主表决，"

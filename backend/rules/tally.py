@@ -25,6 +25,7 @@ from fractions import Fraction
 DEVELOPER_KEY = 0  # all unsold rooms: one person together (the developer)
 
 PASSED, REJECTED, NO_QUORUM, PENDING = "passed", "rejected", "no_quorum", "pending"
+WITHDRAWN = "withdrawn"  # closed before the deadline without a result
 BASES = ("area", "headcount", "either", "both")
 DEFAULT_THRESHOLD = Fraction(1, 3)  # 否定表决: rejected when objections exceed it
 DEFAULT_BASIS = "either"
@@ -186,6 +187,14 @@ class VoteRule(ABC):
     def decide(self, counts: Counts, settings: Settings = Settings()) -> str:
         """The outcome (PASSED, REJECTED or NO_QUORUM) for these counts."""
 
+    def decide_early(self, counts: Counts, settings: Settings = Settings(), *,
+                     owners_yet_to_vote: int) -> str:
+        """The outcome of closing before the deadline. Owners who have not voted yet
+        could still change the result, so the vote is only withdrawn (WITHDRAWN,
+        never a pass) unless every owner who can vote has voted: then no ballot can
+        come and the result is already certain."""
+        return WITHDRAWN if owners_yet_to_vote > 0 else self.decide(counts, settings)
+
 
 class ObjectionRule(VoteRule):
     """否定表决: owners only lodge objections; silence is not an objection. Rejected when
@@ -210,6 +219,12 @@ class ObjectionRule(VoteRule):
             "both": by_area and by_head,
         }[settings.basis]
         return REJECTED if rejected else PASSED
+
+    def decide_early(self, counts: Counts, settings: Settings = Settings(), *,
+                     owners_yet_to_vote: int) -> str:
+        """Silence counts as consent only once the objection period is over: closed
+        early, an objection vote is withdrawn, whoever has objected."""
+        return WITHDRAWN
 
 
 class CivilCodeRule(VoteRule):

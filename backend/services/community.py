@@ -26,9 +26,15 @@ DEFAULT_SETTINGS: dict = {
         "开具增值税普通发票，抬头可为个人或单位（单位需提供税号），一般3个工作日内发送到您的邮箱。"
         "纸质收据可在前台当场领取。"
     ),
+    # Maintenance-fund decisions (services/fund/settings.py reads and sets them, within
+    # the bounds of rules/fund_rules.py): the objection rule's threshold and basis, the
+    # shortest objection window and civil-code voting window, and the shortest
+    # publicity of a result (days).
     "fund_publicity_days": 7,
     "objection_threshold": "1/3",
     "objection_basis": "either",
+    "fund_objection_days": 7,
+    "fund_vote_days": 7,
 }
 
 DEFAULT_POLICIES: dict[str, tuple[str, str]] = {

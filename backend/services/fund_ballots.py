@@ -236,7 +236,19 @@ def verify(proposal_id: int) -> VerifyReport:
                 frozen.eligible, frozen.participating, {c: frozen.counts.get(c) for c in choices}):
             problems.append(fund_chain.Problem(
                 "published", None, "the published figures differ from a recount of the ballots"))
-        outcome = RULES[proposal.rule.value].decide(counts, rule_settings(proposal))
+        rule, settings = RULES[proposal.rule.value], rule_settings(proposal)
+        early = proposal.closed_at < proposal.closes_at
+        if bool(frozen.closed_early) != early:
+            problems.append(fund_chain.Problem(
+                "published", None, "the published result says it closed "
+                                   f"{'early' if frozen.closed_early else 'at the deadline'}, "
+                                   "its closing time says otherwise"))
+        if early:  # an early close decides only what is already certain (else withdrawn)
+            voters = {row.owner_key for row in snapshot if row.owner_key > 0}
+            outcome = rule.decide_early(counts, settings, owners_yet_to_vote=len(
+                voters - {e.voter_key for e in entries}))
+        else:
+            outcome = rule.decide(counts, settings)
         if proposal.outcome is None or outcome != proposal.outcome.value or frozen.outcome != outcome:
             problems.append(fund_chain.Problem(
                 "published", None, f"the published outcome differs from the recount ({outcome})"))

@@ -5,7 +5,8 @@ Entries come from the fund custodian's statement, imported from CSV
 ``ref,date,building,direction,amount_yuan,description``; ``ref`` is the voucher
 number, so re-importing updates in place), and from payments the manager records
 against a decided proposal when its work is paid (``POST
-/api/v1/fund-proposals/{id}/payments``). Spending is recorded when paid, not at
+/api/v1/fund-proposals/{id}/payments``; a vote's result must have been publicised
+for its whole period first, an emergency use may be paid at once). Spending is recorded when paid, not at
 approval: a passed proposal has not cost anything until the contractor is paid.
 
 A building's balance counts the entries booked to that building; the community's
@@ -42,7 +43,7 @@ from backend.services.ledger import (
 )
 from backend.services.community import community_by_id
 from backend.services.permissions import staff_community_ids
-from backend.timeutil import local_today
+from backend.timeutil import local_iso, local_text, local_today
 
 FUND_LEDGER_HEADER = ["ref", "date", "building", "direction", "amount_yuan", "description"]
 DIRECTIONS = {"in": FundDirection.deposit, "收入": FundDirection.deposit, "收": FundDirection.deposit,
@@ -207,12 +208,17 @@ def import_fund_ledger(community: Community, data: bytes | str) -> ImportResult:
 def record_payment(user: User, proposal: FundProposal, amount: Decimal, *,
                    paid_on: date | None = None, description: str | None = None,
                    ref: str | None = None) -> FundLedgerEntry:
-    """The manager books a payment for a decided use (passed vote or approved
-    emergency). Payments for one proposal never exceed its approved amount."""
+    """The manager books a payment for a decided use: an approved emergency use at
+    once, a passed vote once its result's publicity period (公示期) is over.
+    Payments for one proposal never exceed its approved amount."""
     if proposal.community_id not in staff_community_ids(user, Role.manager):
         raise Forbidden("只有物业项目经理可以登记维修资金支出", code="not_manager")
     if not proposal.decided:
         raise Conflict("该事项未经表决通过或应急批准，不能登记支出", code="not_approved")
+    if not proposal.payable(utcnow()):
+        ends = proposal.publicity_ends_at
+        raise Conflict(f"表决结果公示期未满（{local_text(ends)}结束），公示期满后才能登记支出",
+                       code="publicity_not_over", details={"publicity_ends_at": local_iso(ends)})
     # Lock the proposal so concurrent payments cannot both pass the budget check.
     db.session.scalar(select(FundProposal.id).where(FundProposal.id == proposal.id).with_for_update())
     paid, count = db.session.execute(

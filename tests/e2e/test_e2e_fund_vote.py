@@ -1,7 +1,8 @@
 """维修资金 end to end: a committee member drafts and opens an objection vote (否定表决)
-at the desk → owners in scope lodge objections on their phones, confirming first and
-keeping a receipt → the desk's live tally moves → the committee closes the vote and
-owners see the published outcome."""
+at the desk, the threshold and windows shown as the community's → owners in scope
+lodge objections on their phones, confirming first and keeping a receipt → the
+desk's live tally moves → the committee ends the vote before its deadline, which
+only withdraws it, and owners see it withdrawn with its figures."""
 from __future__ import annotations
 
 import re
@@ -43,7 +44,7 @@ def object_on_phone(page, name: str, screenshot=None) -> str:
     return receipt
 
 
-def test_committee_opens_vote_owners_object_tally_moves_close_publishes(open_page, screenshot):
+def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(open_page, screenshot):
     committee = open_page("desk", "committee 张伟")
     desk_login(committee, committee="张伟")
     expect(committee.locator("#top-title")).to_have_text("维修资金")
@@ -57,6 +58,10 @@ def test_committee_opens_vote_owners_object_tally_moves_close_publishes(open_pag
     committee.get_by_label("楼栋").fill("1")
     committee.get_by_label("表决规则").select_option("objection")
     expect(committee.locator(".rule-help")).to_contain_text("异议")
+    # the community's threshold and basis, not inputs; the window's minimum from the server
+    expect(committee.locator("#objection-threshold")).to_have_text("1/3")
+    expect(committee.locator("[name=objection_threshold], [name=objection_basis]")).to_have_count(0)
+    expect(committee.locator("#window-hint")).to_contain_text("不少于7天")
     screenshot(committee, "desk-fund-new")
     committee.get_by_role("button", name="保存草稿").click()
     expect(committee).to_have_url(re.compile(r"#/fund/\d+$"))
@@ -96,18 +101,24 @@ def test_committee_opens_vote_owners_object_tally_moves_close_publishes(open_pag
     expect(li.locator("#receipt")).to_be_visible()
     expect(li.get_by_role("button", name="提交异议")).to_have_count(0)
 
-    # --- the committee closes the vote; the outcome is frozen and published
-    committee.locator("#close-vote").click()
-    committee.get_by_role("dialog").get_by_role("button", name="结束表决").click()
+    # --- the committee ends it before the deadline: that only withdraws it, never a pass
+    close = committee.locator("#close-vote")
+    expect(close).to_have_text("提前终止并撤回")
+    close.click()
+    dialog = committee.get_by_role("dialog")
+    expect(dialog).to_contain_text("不视为通过")
+    dialog.get_by_role("button", name="撤回事项").click()
     expect(committee.locator("#proposal-status")).to_have_text("已结束")
-    expect(committee.locator(".detail-head .outcome")).to_have_attribute("data-outcome", "passed")
+    expect(committee.locator(".detail-head .outcome")).to_have_attribute("data-outcome", "withdrawn")
+    expect(committee.locator(".detail-head .outcome")).to_have_text("已撤回")
     expect(committee.locator(".live-dot")).to_be_hidden()
 
-    # the owner sees the published result and their receipt
+    # the owner sees it withdrawn, the figures frozen, and their receipt
     li.goto("/miniapp/#/fund")
     li.locator(".proposal-item", has_text=TITLE).click()
     expect(li.locator("#proposal-status")).to_have_text("已结束")
-    expect(li.locator(".proposal-hero .outcome")).to_have_text("通过")
-    expect(li.locator("#tally")).to_contain_text("结果已冻结并公示")
+    expect(li.locator(".proposal-hero .outcome")).to_have_text("已撤回")
+    expect(li.locator("#tally")).to_contain_text("撤回该事项（不视为通过）")
+    expect(li.locator("#tally")).to_contain_text("已冻结并公示")
     expect(li.locator("#receipt .ballot-choice")).to_contain_text("提出异议")
     screenshot(li, "miniapp-proposal")

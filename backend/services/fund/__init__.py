@@ -1,6 +1,7 @@
 """Maintenance-fund decisions (专项维修资金), by capability:
 
 - access.py     who may see a proposal and who may act on it
+- settings.py   the community's rules in force (threshold, basis, windows, publicity)
 - scope.py      the scope, the eligibility snapshot, who votes for which room
 - proposals.py  drafting, opening (now or scheduled), emergency signatures
 - results.py    the figures and outcome as they stand (live, due, frozen)
@@ -36,7 +37,9 @@ from backend.services.fund.scope import (  # noqa: F401
     take_snapshot,
     voter_keys,
 )
+from backend.services.fund.settings import FundSettings, fund_settings, set_fund_rule  # noqa: F401
 from backend.services.fund.proposals import (  # noqa: F401
+    check_window,
     create_proposal,
     open_proposal,
     sign_proposal,
@@ -46,7 +49,9 @@ from backend.services.fund.results import (  # noqa: F401
     Tally,
     closing_tally,
     current_tally,
+    early_close_withdraws,
     live_counts,
+    owners_yet_to_vote,
     rule_settings,
 )
 from backend.services.fund.closing import (  # noqa: F401

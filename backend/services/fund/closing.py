@@ -1,7 +1,9 @@
 """Closing a fund vote, exactly once: freeze the result and publish it.
 
 Who closes: the job scheduled at ``closes_at`` when voting opens, the periodic sweep
-(for a vote whose job was lost), or a committee member (early too). Never a read: a
+(for a vote whose job was lost), or a committee member (early too: then an objection
+vote is withdrawn, never passed, and a civil-code vote is decided only if every
+owner has voted, else withdrawn; rules/tally.py ``decide_early``). Never a read: a
 read past the deadline shows the vote closed with the outcome the close will freeze
 (services/fund/results.py ``current_tally``), and a ballot that arrives after the
 deadline is refused (409 ``voting_closed``) without closing anything, since that
@@ -57,8 +59,9 @@ def close_voting(proposal_id: int, now: datetime | None = None, *, closed_by: Us
 
 
 def close_by_committee(user: User, proposal_id: int, now: datetime | None = None) -> FundProposal:
-    """A committee member closes voting (before the deadline too: the figures as they
-    stand are frozen and the result marked ``closed_early``)."""
+    """A committee member closes voting before the deadline: the figures as they stand
+    are frozen, marked ``closed_early``, with the rule's early outcome (withdrawn
+    unless the result is already certain)."""
     now = now or utcnow()
     proposal = get_proposal(user, proposal_id)
     if not is_committee_of(user, proposal):

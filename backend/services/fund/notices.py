@@ -11,7 +11,7 @@ from sqlalchemy import update
 from backend.extensions import db
 from backend.models import FundProposal, FundRule, utcnow
 from backend.rules.fund_rules import EMERGENCY_CASES, OUTCOME_LABELS, RULE_LABELS
-from backend.rules.tally import Figures
+from backend.rules.tally import WITHDRAWN, Figures
 from backend.services.fund.results import Tally
 from backend.services.fund.scope import owner_user_ids, scope_label
 from backend.services.notifications import notify
@@ -59,6 +59,11 @@ def _message(proposal: FundProposal, event: str) -> tuple[str, str, str]:
                 f"{scope}业主：因{case_label}，经业委会委员和物业项目经理签字确认，应急使用维修资金"
                 f"{amount}元用于“{proposal.title}”，公示{proposal.publicity_days}天。", "应急使用公示")
     tally = Tally.frozen_of(proposal)
+    if tally.outcome == WITHDRAWN:
+        return (f"表决已撤回：{proposal.title}",
+                f"{scope}业主：“{proposal.title}”（拟使用维修资金{amount}元）已由业委会于"
+                f"{local_text(proposal.closed_at)}提前终止表决并撤回，不视为通过，不会据此使用维修资金。"
+                f"选票日志链头：{(proposal.chain_head or '')[:16]}…。", "表决已撤回")
     outcome = OUTCOME_LABELS[tally.outcome]
     part, elig = tally.participating, tally.eligible
     if proposal.rule == FundRule.objection:

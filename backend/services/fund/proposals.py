@@ -6,6 +6,14 @@ draft → (scheduled →) voting → closed (services/fund/closing.py), or for e
 use draft → approved once both signatures are in. Opening snapshots the scope
 (services/fund/scope.py) and records, in the same transaction, the close job at
 ``closes_at`` and the owners' notice.
+
+Committee members and the manager draft; only committee members open a vote (the
+owners' representatives decide to put it to them; the manager, who would spend the
+money, cannot start the clock alone). The community's settings decide the
+objection threshold and basis, the shortest voting window of each rule (counted
+from the moment voting starts) and the shortest publicity of the result
+(services/fund/settings.py); a proposal may lengthen its publicity, nothing else.
+Opening fixes the settings in force then on the proposal.
 """
 from __future__ import annotations
 
@@ -29,16 +37,17 @@ from backend.models import (
     utcnow,
 )
 from backend.outbox import enqueue
-from backend.rules.fund_rules import EMERGENCY_CASES
-from backend.rules.tally import parse_threshold, threshold_text
-from backend.services.community import setting
+from backend.rules.fund_rules import BASIS_LABELS, EMERGENCY_CASES, RULE_LABELS
+from backend.rules.tally import parse_threshold
 from backend.services.fund.access import (
+    is_committee_of,
     lock_proposal,
     lock_visible,
     managing_community_ids,
-    require_manager,
 )
 from backend.services.fund.scope import normalise_scope, scope_size, take_snapshot
+from backend.services.fund.settings import FundSettings, fund_settings
+from backend.timeutil import local_iso, local_text
 from backend.services.permissions import committee_community_ids, owner_records, staff_community_ids
 
 log = logging.getLogger(__name__)
@@ -77,10 +86,66 @@ def _check_dates(data: dict, now: datetime) -> None:
                                details={"fields": {"opens_at": ["必须早于截止时间"]}})
 
 
+def check_window(rule: FundRule, opens_at: datetime | None, closes_at: datetime,
+                 settings: FundSettings, now: datetime) -> None:
+    """Owners get the rule's whole window: from the moment voting starts (``opens_at``
+    if still ahead, else now: a start in the past gives no time) to ``closes_at``."""
+    days = settings.min_window_days(rule)
+    start = max(opens_at, now) if opens_at is not None else now
+    if days is None or closes_at - start >= timedelta(days=days):
+        return
+    period = "异议期" if rule == FundRule.objection else "表决期"
+    earliest = start + timedelta(days=days)
+    raise ValidationFailed(
+        f"{RULE_LABELS[rule.value]}的{period}不得少于{days}天（从开始表决算起），"
+        f"截止时间最早为{local_text(earliest)}",
+        code="voting_window_too_short",
+        details={"min_days": days, "earliest_closes_at": local_iso(earliest),
+                 "fields": {"closes_at": [f"须在开始表决至少{days}天之后"]}})
+
+
+def _fixed_objection_settings(data: dict, settings: FundSettings) -> None:
+    """The threshold and basis are the community's: a proposal naming others is refused
+    (the same value in another spelling, "2/6" for "1/3", is the same)."""
+    problems = {}
+    given = data.get("objection_threshold")
+    if given is not None:
+        try:
+            same = parse_threshold(given) == settings.objection_threshold
+        except ValueError:
+            same = False
+        if not same:
+            problems["objection_threshold"] = [f"本小区规定为 {settings.threshold_text}"]
+    basis = data.get("objection_basis")
+    if basis is not None and basis != settings.objection_basis:
+        problems["objection_basis"] = [f"本小区规定为 {settings.objection_basis}"]
+    if problems:
+        raise ValidationFailed(
+            f"异议比例和计算方式由小区统一规定（{settings.threshold_text}，"
+            f"{BASIS_LABELS[settings.objection_basis]}），不能按事项另设",
+            code="objection_setting_fixed",
+            details={"objection_threshold": settings.threshold_text,
+                     "objection_basis": settings.objection_basis, "fields": problems})
+
+
+def _publicity(data: dict, settings: FundSettings) -> int:
+    days = data.get("publicity_days")
+    if days is None:
+        return settings.publicity_days
+    if days < settings.publicity_days:
+        raise ValidationFailed(
+            f"结果公示期不得少于{settings.publicity_days}天（本小区规定），可以延长，不能缩短",
+            code="publicity_too_short", details={
+                "min_days": settings.publicity_days,
+                "fields": {"publicity_days": [f"不少于{settings.publicity_days}天"]}})
+    return days
+
+
 def create_proposal(user: User, data: dict, now: datetime | None = None) -> FundProposal:
     """A draft. ``data`` is the validated request body (see routes/fund.py)."""
     now = now or utcnow()
     community = _community_for(user, data.get("community"))
+    settings = fund_settings(community)
     rule = FundRule(data["rule"])
     closes_at, opens_at = data.get("closes_at"), data.get("opens_at")
     if rule == FundRule.emergency:
@@ -93,22 +158,15 @@ def create_proposal(user: User, data: dict, now: datetime | None = None) -> Fund
             raise ValidationFailed("只有应急使用才需填写应急情形", code="emergency_case_not_allowed",
                                    details={"fields": {"emergency_case": ["仅限 emergency 规则"]}})
         _check_dates(data, now)
-    threshold = data.get("objection_threshold") or setting(community, "objection_threshold")
-    try:
-        threshold = threshold_text(parse_threshold(threshold))
-    except ValueError as exc:
-        raise ValidationFailed("异议比例应为0到1之间的分数，如 1/3", code="invalid_threshold",
-                               details={"fields": {"objection_threshold": [str(threshold)]}}) from exc
-    basis = data.get("objection_basis") or setting(community, "objection_basis")
-    publicity = data.get("publicity_days")
-    if publicity is None:
-        publicity = int(setting(community, "fund_publicity_days"))
+        check_window(rule, opens_at, closes_at, settings, now)
+    _fixed_objection_settings(data, settings)
     proposal = FundProposal(
         community_id=community.id, title=data["title"].strip(),
         description=(data.get("description") or "").strip(), amount=data["amount_yuan"],
         scope=normalise_scope(community, data["scope"]), rule=rule,
-        status=ProposalStatus.draft, objection_threshold=threshold,
-        objection_basis=ObjectionBasis(basis), publicity_days=publicity,
+        status=ProposalStatus.draft, objection_threshold=settings.threshold_text,
+        objection_basis=ObjectionBasis(settings.objection_basis),
+        publicity_days=_publicity(data, settings),
         emergency_case=data.get("emergency_case") if rule == FundRule.emergency else None,
         opens_at=opens_at, closes_at=closes_at, created_by_id=user.id, created_at=now,
     )
@@ -120,21 +178,37 @@ def create_proposal(user: User, data: dict, now: datetime | None = None) -> Fund
     return proposal
 
 
+def _apply_settings(proposal: FundProposal, settings: FundSettings) -> None:
+    """What a vote keeps from the community's settings, fixed when it opens (or an
+    emergency use is approved): the threshold and basis, and a publicity period no
+    shorter than the community's."""
+    proposal.objection_threshold = settings.threshold_text
+    proposal.objection_basis = ObjectionBasis(settings.objection_basis)
+    proposal.publicity_days = max(proposal.publicity_days, settings.publicity_days)
+    db.session.flush()  # before the snapshot's genesis hash reads them
+
+
 # ------------------------------------------------------------------ open / start
 def open_proposal(user: User, proposal_id: int, now: datetime | None = None) -> FundProposal:
-    """Committee or manager opens a draft: voting starts now (snapshot, owners told),
-    or at ``opens_at`` if that is still ahead (status ``scheduled``)."""
+    """A committee member opens a draft: voting starts now (snapshot, owners told),
+    or at ``opens_at`` if that is still ahead (status ``scheduled``). The window
+    must still be the rule's minimum, counted from the start."""
     now = now or utcnow()
     proposal = lock_visible(user, proposal_id)
-    require_manager(user, proposal)
     if proposal.rule == FundRule.emergency:
         raise Conflict("应急使用无需表决，请由业委会委员和物业项目经理签字确认",
                        code="emergency_needs_signatures")
+    if not is_committee_of(user, proposal):
+        raise Forbidden("只有业委会委员可以开始表决；物业项目经理可以起草事项，由业委会决定是否交付表决",
+                        code="not_committee")
     if proposal.status != ProposalStatus.draft:
         raise Conflict("该事项已开始表决或已结束", code="not_draft",
                        details={"status": proposal.status.value})
     if proposal.closes_at <= now:
         raise Conflict("表决截止时间已过，请修改截止时间后重新发起", code="deadline_passed")
+    settings = fund_settings(proposal.community)
+    check_window(proposal.rule, proposal.opens_at, proposal.closes_at, settings, now)
+    _apply_settings(proposal, settings)
     if proposal.opens_at is not None and proposal.opens_at > now:
         proposal.status = ProposalStatus.scheduled
         enqueue("fund.start_voting", proposal.id, key=f"fund-start-{proposal.id}",
@@ -223,6 +297,7 @@ def sign_proposal(user: User, proposal_id: int, as_role: str | None = None,
                                              name=_signer_name(user, proposal, role), signed_at=now))
     db.session.flush()
     if {s.role for s in proposal.signatures} == {SignerRole.committee, SignerRole.manager}:
+        _apply_settings(proposal, fund_settings(proposal.community))
         proposal.genesis_hash = take_snapshot(proposal)
         proposal.status = ProposalStatus.approved
         proposal.approved_at = now

@@ -40,6 +40,7 @@ from backend.rules.tally import (
     DEFAULT_THRESHOLD,
     PENDING,
     RULES,
+    WITHDRAWN,
     Counts,
     Figures,
     Measure,
@@ -212,16 +213,42 @@ def _tally(proposal: FundProposal, status: str, counts: Counts, outcome: str, **
         objection_basis=proposal.objection_basis.value if objection else None, **extra)
 
 
+def owners_yet_to_vote(proposal: FundProposal) -> int:
+    """Owners in the snapshot who can vote (not the developer) and have not."""
+    voters = select(FundEligibleRoom.owner_key).where(
+        FundEligibleRoom.proposal_id == proposal.id, FundEligibleRoom.owner_key > 0).distinct()
+    voted = select(FundBallot.voter_key).where(FundBallot.proposal_id == proposal.id)
+    return db.session.scalar(select(func.count()).select_from(
+        voters.where(FundEligibleRoom.owner_key.not_in(voted)).subquery())) or 0
+
+
 def closing_tally(proposal: FundProposal, now: datetime) -> Tally:
     """The result a close at ``now`` freezes: the outcome decided from the figures, the
     log's head and length. Closed at the deadline, it is closed at ``closes_at`` (no
-    ballot is taken after it, whenever the job gets to run); early, at ``now``."""
+    ballot is taken after it, whenever the job gets to run); early, at ``now``, with
+    the rule's early outcome (withdrawn unless the result is already certain)."""
     counts = live_counts(proposal)
-    outcome = RULES[proposal.rule.value].decide(counts, rule_settings(proposal))
+    rule, settings = RULES[proposal.rule.value], rule_settings(proposal)
+    early = proposal.closes_at > now
+    if early:
+        outcome = rule.decide_early(counts, settings,
+                                    owners_yet_to_vote=owners_yet_to_vote(proposal))
+    else:
+        outcome = rule.decide(counts, settings)
     head, count = chain_head(proposal)
     return _tally(proposal, ProposalStatus.closed.value, counts, outcome,
-                  closed_at=min(now, proposal.closes_at), closed_early=proposal.closes_at > now,
+                  closed_at=min(now, proposal.closes_at), closed_early=early,
                   chain_head=head, ballots=count, genesis_hash=proposal.genesis_hash)
+
+
+def early_close_withdraws(proposal: FundProposal, now: datetime) -> bool:
+    """Whether closing this vote now would withdraw it (what the committee is told
+    before it closes early)."""
+    if not proposal.takes_ballots(now):
+        return False
+    return RULES[proposal.rule.value].decide_early(
+        live_counts(proposal), rule_settings(proposal),
+        owners_yet_to_vote=owners_yet_to_vote(proposal)) == WITHDRAWN
 
 
 def current_tally(proposal: FundProposal, now: datetime | None = None) -> Tally:

@@ -15,8 +15,13 @@ from decimal import Decimal
 from backend.models import FundBallot, FundEligibleRoom, FundProposal, FundRule, ProposalStatus, User
 from backend.rules.fund_rules import CHOICE_LABELS, explain_rule
 from backend.rules.tally import RULES
-from backend.services.fund.access import can_manage
-from backend.services.fund.results import Tally, closing_tally, current_tally
+from backend.services.fund.access import can_manage, is_committee_of
+from backend.services.fund.results import (
+    Tally,
+    closing_tally,
+    current_tally,
+    early_close_withdraws,
+)
 from backend.services.fund.scope import ballots_of, rooms_of, scope_label, voter_keys
 
 
@@ -46,6 +51,9 @@ class ProposalView:
     my_ballots: list[FundBallot] = field(default_factory=list)
     can_vote: bool = False
     can_manage: bool = False
+    can_open: bool = False
+    can_close: bool = False
+    early_close_withdraws: bool = False
     paid_yuan: Decimal | None = None
 
     @property
@@ -99,6 +107,11 @@ def detail_of(user: User, proposal: FundProposal, now: datetime) -> ProposalView
     view.my_ballots = ballots_of(proposal.id, keys)
     view.can_vote = proposal.takes_ballots(now) and any(not r.voted for r in view.my_rooms)
     view.can_manage = can_manage(user, proposal)
+    committee = is_committee_of(user, proposal)
+    view.can_open = (committee and proposal.status == ProposalStatus.draft
+                     and proposal.rule != FundRule.emergency)
+    view.can_close = committee and proposal.takes_ballots(now)
+    view.early_close_withdraws = view.can_close and early_close_withdraws(proposal, now)
     if proposal.rule != FundRule.emergency and proposal.status not in (
             ProposalStatus.draft, ProposalStatus.scheduled):
         view.tally = view.tally or current_tally(proposal, now)

@@ -1,9 +1,12 @@
 // 新建维修资金事项: what, how much, whose rooms share the cost, which rule decides,
-// and until when. Saved as a draft; opening the vote is a separate, deliberate step.
+// and until when. Saved as a draft; opening the vote is a separate, deliberate step
+// (committee members only). The objection threshold and basis, the shortest voting
+// window and the publicity period are the community's (GET /fund/rules): shown here,
+// not chosen per proposal.
 
 import { busy, errorBox, field, h } from "../../shared/dom.js";
 import { localInput } from "../../shared/format.js";
-import { entries, FUND_BASIS } from "../../shared/labels.js";
+import { FUND_BASIS, label } from "../../shared/labels.js";
 import { navigate } from "../../shared/router.js";
 import { api, setActions } from "../core.js";
 
@@ -20,17 +23,24 @@ export default async function render(ctx) {
   const buildings = h("input", { type: "text", name: "buildings", placeholder: "楼栋号，多个用逗号分隔，如 3 或 1,2" });
   const rule = h("select", { name: "rule" }, rules.rules.map((r) => h("option", { value: r.code, text: r.label })));
   const ruleHelp = h("p", { class: "rule-help" });
-  const closesAt = h("input", { type: "datetime-local", name: "closes_at", value: localInput(new Date(Date.now() + 7 * 86400000)).replace(/T.*/, "T18:00") });
+  const minDays = (code) => (rules.min_voting_days || {})[code] || 0;
+  // the rule's shortest window plus a day, at 18:00: never short of the minimum
+  const defaultClose = (code) => localInput(new Date(Date.now() + (minDays(code) + 1) * 86400000)).replace(/T.*/, "T18:00");
+  const closesAt = h("input", { type: "datetime-local", name: "closes_at", value: defaultClose(rules.rules[0]?.code) });
+  let suggested = closesAt.value;
   const opensAt = h("input", { type: "datetime-local", name: "opens_at" });
-  const threshold = h("input", { type: "text", name: "objection_threshold", value: rules.objection_threshold, maxlength: "16" });
-  const basis = h("select", { name: "objection_basis" }, entries(FUND_BASIS).map(([v, t]) => h("option", { value: v, text: t, selected: v === rules.objection_basis })));
+  const threshold = h("output", { id: "objection-threshold", class: "readonly-value", text: rules.objection_threshold });
+  const basis = h("output", { id: "objection-basis", class: "readonly-value", text: label(FUND_BASIS, rules.objection_basis) });
+  const windowHint = h("p", { class: "field-hint", id: "window-hint" });
   const emergencyCase = h("select", { name: "emergency_case" }, rules.emergency_cases.map((c) => h("option", { value: c.code, text: c.label })));
 
-  const objectionFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "否定表决设置" }),
-    h("div", { class: "grid-2" }, field("异议比例", threshold, { hint: "超过该比例即否决，如 1/3" }), field("计算方式", basis)));
+  const objectionFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "否定表决设置（本小区统一规定）" }),
+    h("div", { class: "grid-2" }, field("异议比例", threshold, { hint: "超过该比例即否决" }), field("计算方式", basis, { hint: "面积、人数的比较口径" })),
+    h("p", { class: "field-hint", text: "由管理员按小区规定设置，各事项相同，不能单独修改。" }));
   const emergencyFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "应急情形" }), field("情形", emergencyCase));
-  const deadlineFields = h("div", { class: "grid-2" },
-    field("表决截止时间（北京时间）", closesAt, { required: true }), field("开始时间（可选，默认立即开始）", opensAt));
+  const deadlineFields = h("div", {}, h("div", { class: "grid-2" },
+    field("表决截止时间（北京时间）", closesAt, { required: true }), field("开始时间（可选，默认业委会开始表决时）", opensAt)),
+    windowHint, h("p", { class: "field-hint", text: `结果公示不少于${rules.publicity_days}天，公示期满后方可支取；只有业委会委员可以开始表决。` }));
   const buildingsField = field("楼栋", buildings);
   const status = h("div", { class: "form-status" });
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "保存草稿");
@@ -43,8 +53,13 @@ export default async function render(ctx) {
     emergencyFields.hidden = r !== "emergency";
     deadlineFields.hidden = r === "emergency";
     buildingsField.hidden = scopeKind.value !== "buildings";
+    windowHint.textContent = minDays(r) ? `${r === "objection" ? "异议期" : "表决期"}不少于${minDays(r)}天（从开始表决算起到截止时间）。` : "";
   }
-  rule.addEventListener("change", sync);
+  rule.addEventListener("change", () => {
+    // an untouched deadline follows the new rule's minimum
+    if (closesAt.value === suggested) closesAt.value = suggested = defaultClose(rule.value);
+    sync();
+  });
   scopeKind.addEventListener("change", sync);
 
   const form = h("form", { class: "panel form-panel", novalidate: true },
@@ -71,10 +86,6 @@ export default async function render(ctx) {
     } else {
       if (closesAt.value) data.closes_at = `${closesAt.value}:00`;
       if (opensAt.value) data.opens_at = `${opensAt.value}:00`;
-    }
-    if (rule.value === "objection") {
-      data.objection_threshold = threshold.value.trim();
-      data.objection_basis = basis.value;
     }
     const problems = [];
     if (!data.title) problems.push("请填写事项名称");

@@ -1,6 +1,8 @@
 // 事项详情 (desk): the proposal's figures, the live tally while voting, the actions
-// of the committee and the manager (open, sign, close), the ballots (committee) and
-// the state of the tamper-evident ballot log.
+// of the committee and the manager (open and close: committee; sign: both), the
+// ballots (committee) and the state of the tamper-evident ballot log. What each
+// person may do, and what an early close would do, is the server's (can_open,
+// can_close, early_close_withdraws).
 
 import { busy, confirmDialog, errorBox, h, icon, toast } from "../../shared/dom.js";
 import { dateTime, money, remaining } from "../../shared/format.js";
@@ -38,7 +40,10 @@ export default async function render(ctx) {
   }
 
   const buttons = h("div", { class: "action-buttons" });
-  if (p.status === "draft" && p.rule !== "emergency" && p.can_manage) {
+  if (p.status === "draft" && p.rule !== "emergency" && p.can_manage && !p.can_open) {
+    buttons.append(h("p", { class: "muted", id: "open-by-committee", text: "草稿已保存，由业委会委员决定开始表决。" }));
+  }
+  if (p.can_open) {
     const open = h("button", { type: "button", class: "btn btn-primary", id: "open-vote" }, "开始表决");
     open.addEventListener("click", async () => {
       const ok = await confirmDialog({ title: "开始表决", message: `开始后将锁定范围内房屋的面积和业主名单，并通知业主。截止时间：${dateTime(p.closes_at)}。`, confirmText: "开始表决" });
@@ -56,11 +61,14 @@ export default async function render(ctx) {
     });
     buttons.append(sign);
   }
-  if (p.status === "voting" && hasRole(me, "committee")) {
-    const close = h("button", { type: "button", class: "btn btn-danger", id: "close-vote" }, "结束表决并公布结果");
+  if (p.can_close) {
+    const withdraws = p.early_close_withdraws;
+    const close = h("button", { type: "button", class: "btn btn-danger", id: "close-vote" }, withdraws ? "提前终止并撤回" : "结束表决并公布结果");
     close.addEventListener("click", async () => {
-      const ok = await confirmDialog({ title: "结束表决", message: "结束后不再接受投票，结果立即冻结并向业主公布。确定现在结束吗？", confirmText: "结束表决", danger: true });
-      if (ok) act(close, "close", "表决已结束，结果已公布");
+      const ok = await confirmDialog(withdraws
+        ? { title: "提前终止表决", message: `截止时间（${dateTime(p.closes_at)}）前结束只能撤回该事项：不视为通过，不能据此使用维修资金，已投的票和统计照常公布。确定撤回吗？`, confirmText: "撤回事项", danger: true }
+        : { title: "结束表决", message: "全部业主均已表决，结束后结果立即冻结并向业主公布。确定现在结束吗？", confirmText: "结束表决", danger: true });
+      if (ok) act(close, "close", withdraws ? "事项已撤回，已通知业主" : "表决已结束，结果已公布");
     });
     buttons.append(close);
   }

@@ -89,7 +89,8 @@ export default async function render(ctx) {
   } else if (voting) {
     mine.append(h("p", { class: "muted", text: myRooms.length ? "您已完成表决。" : "您名下没有本事项分摊范围内的房屋，无需表决。" }));
   } else {
-    mine.append(h("p", { class: "muted", text: p.status === "closed" ? "表决已结束。" : "尚未开始表决。" }));
+    const withdrawn = p.outcome === "withdrawn";
+    mine.append(h("p", { class: "muted", text: p.status === "closed" ? (withdrawn ? "该事项已撤回，不视为通过。" : "表决已结束。") : "尚未开始表决。" }));
   }
 
   const facts = h("section", { class: "card" },
@@ -110,7 +111,7 @@ export default async function render(ctx) {
 
   const tallyBox = p.tally ? h("section", { class: "card", id: "tally" }, tallyView(p.tally),
     p.status === "closed" ? h("p", { class: "tally-note", text: p.tally.frozen
-      ? `表决已结束，结果已冻结并公示${p.chain_head ? `（表决日志链头 ${p.chain_head.slice(0, 16)}…）` : ""}。`
+      ? `${p.outcome === "withdrawn" ? "业委会已在截止前终止表决并撤回该事项（不视为通过），以上统计" : "表决已结束，结果"}已冻结并公示${p.chain_head ? `（表决日志链头 ${p.chain_head.slice(0, 16)}…）` : ""}。`
       : "表决已截止，结果即将公布（以上为截止时的统计）。" }) : null) : null;
   append(ctx.el, [head, ballots.length ? ballots.map((b) => receiptCard(id, b)) : mine, tallyBox, facts]);
 }
