@@ -102,8 +102,8 @@ def set_deadline(session: Session, end: float, statement_seconds: float) -> None
     for the rest of the request), so that its database work is over by ``end``
     (a ``time.monotonic()`` value). With S = ``statement_seconds``:
 
-    - no statement starts after ``end - 2S`` (checked before each one, here and in
-      ``fastread``): DeadlineExceeded;
+    - no statement starts after ``end - 2S`` (checked before each one):
+      DeadlineExceeded;
     - PostgreSQL: ``SET LOCAL statement_timeout`` and ``lock_timeout`` of S, so each
       statement, lock wait included, and the COMMIT are cut at S: by ``end``;
     - SQLite: lock waits (the busy timeout) and execution (a progress handler) stop
