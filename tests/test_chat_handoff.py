@@ -174,3 +174,20 @@ def test_chat_input_is_validated(client, owner):
         assert client.post("/api/v1/chat/messages", json=body, headers=headers).status_code == 400
     assert client.get("/api/v1/chat/messages?after=-1", headers=headers).status_code == 400
     assert client.get("/api/v1/desk/conversations?state=nope").status_code in (400, 401)
+
+
+def test_looking_at_conversations_changes_nothing(client, owner, staff, login, app):
+    """GETs never write: the desk opening the queue or a conversation does not take
+    it, and a resident opening the chat page before writing starts none."""
+    desk = staff("desk")
+    say(client, owner("O-1"), "人工")
+    looker = login("o-only-looks")
+    assert client.get("/api/v1/chat/messages", headers=looker).json["items"] == []
+    queue = client.get("/api/v1/desk/conversations?state=waiting", headers=desk).json["items"]
+    detail = client.get(f"/api/v1/desk/conversations/{queue[0]['id']}", headers=desk).json
+    assert detail["state"] == "waiting" and detail["assignee"] is None
+    assert client.get("/api/v1/desk/bot-misses", headers=desk).status_code == 200
+    again = client.get(f"/api/v1/desk/conversations/{queue[0]['id']}", headers=desk).json
+    assert again == detail
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Conversation)) == 1

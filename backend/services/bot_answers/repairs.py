@@ -45,7 +45,9 @@ def repair_status(ctx: Context) -> str:
             if event.note:
                 label += f"：{event.note}"
             latest = ctx.t("repair_status_latest", at=local_text(event.at), event=label)
-        summary = ticket.description if len(ticket.description) <= 20 else ticket.description[:19] + "…"
+        summary = ticket.description
+        if len(summary) > 20:
+            summary = summary[:19] + "…"
         lines.append(ctx.t("repair_status_line", id=ticket.id,
                            kind=KIND_LABELS.get(ticket.kind.value, ticket.kind.value),
                            summary=summary,
