@@ -4,8 +4,6 @@ by the schema its route declares (a list row and the detail share one). The
 request's one commit is App.dispatch_request's; GETs change nothing."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from backend.auth import current_user
