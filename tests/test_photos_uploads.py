@@ -36,6 +36,23 @@ def _open(data: bytes) -> Image.Image:
 
 
 # ----------------------------------------------------------------- bad uploads
+def _claiming(jpeg: bytes, width: int, height: int) -> bytes:
+    """The JPEG with its frame header (SOF0 or SOF2) claiming another size than its
+    scans hold data for."""
+    for marker in (b"\xff\xc0", b"\xff\xc2"):
+        at = jpeg.find(marker)
+        if at > 0:
+            data = bytearray(jpeg)
+            data[at + 5:at + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+            return bytes(data)
+    raise AssertionError("no frame header")
+
+
+def _png_cut(png: bytes, before_iend: int) -> bytes:
+    """The PNG cut ``before_iend`` bytes before its IEND chunk (0: IEND missing)."""
+    return png[:png.rfind(b"IEND") - 4 - before_iend]
+
+
 BAD_UPLOADS = {
     # name: (photos factory, status, error code)
     "20000x20000 png": (lambda im: [(im.bomb_png(), "huge.png", "image/png")], 413,
@@ -49,6 +66,19 @@ BAD_UPLOADS = {
                                    "image_corrupt"),
     "truncated png": (lambda im: [(im.png()[:-5000], "a.png", "image/png")], 400,
                       "image_corrupt"),
+    # every pixel row decodes, but the file ends before IEND / inside the last checksum
+    "png without IEND": (lambda im: [(_png_cut(im.png(), 0), "a.png", "image/png")], 400,
+                         "image_corrupt"),
+    "png cut in a checksum": (lambda im: [(_png_cut(im.png(), 2), "a.png", "image/png")], 400,
+                              "image_corrupt"),
+    # headers that claim more than the scans hold (libjpeg fills the rest with grey)
+    "jpeg claiming 60000x600": (lambda im: [_claiming(im.jpeg(), 60000, 600)], 400,
+                                "image_corrupt"),
+    "progressive jpeg claiming 60000x600": (
+        lambda im: [_claiming(im.jpeg(progressive=True), 60000, 600)], 400, "image_corrupt"),
+    "jpeg with restart markers claiming twice its height": (
+        lambda im: [_claiming(im.encode("JPEG", (800, 600), restart_marker_rows=1), 800, 1200)],
+        400, "image_corrupt"),
     "empty file": (lambda im: [b""], 400, "empty_file"),
     "10 photos": (lambda im: [im.jpeg(size=(64, 48))] * 10, 400, "validation_error"),
     "good then bad": (lambda im: [im.jpeg(), im.jpeg(), im.tiff()], 415,
@@ -68,6 +98,44 @@ def test_bad_uploads_get_their_error_and_leave_nothing_behind(app, owner, post_t
     assert _files(app) == []
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(OutboxJob)) == 0
+
+
+def test_jpegs_of_every_encoding_pass_and_none_may_claim_more_than_it_holds(images):
+    """The scan-coverage check on the JPEG encodings phones and editors produce: each
+    is accepted as it is, and refused with a header claiming more rows or columns."""
+    from backend.errors import ValidationFailed
+    from backend.services.photos import check_image
+
+    picture = images.picture((801, 603), split=True)
+
+    def encoded(image, fmt="JPEG", **params) -> bytes:
+        out = io.BytesIO()
+        image.save(out, fmt, **params)
+        return out.getvalue()
+
+    photo = images.picture((801, 603))
+    white = Image.new("RGB", (1080, 2000), (255, 255, 255))  # a screenshot's blank page
+    white.paste(photo, (0, 0))
+    variants = {
+        "baseline 4:2:0": encoded(picture), "baseline 4:4:4": encoded(picture, subsampling=0),
+        "progressive": encoded(picture, progressive=True),
+        "progressive 4:2:2": encoded(picture, progressive=True, subsampling=1),
+        "optimised": encoded(photo, optimize=True), "grey": encoded(photo.convert("L")),
+        "cmyk": encoded(photo.convert("CMYK")), "quality 100": encoded(photo, quality=100),
+        "restart every block": encoded(photo, restart_marker_blocks=1),
+        "progressive with restarts": encoded(photo, progressive=True, restart_marker_rows=2),
+        "screenshot": encoded(white), "tiny": encoded(picture.resize((9, 7))),
+        "multi-picture (MPO)": encoded(picture, "MPO", save_all=True,
+                                       append_images=[picture.resize((200, 150))]),
+        "with an EXIF thumbnail": images.jpeg(gps=True, comment=b"x\xff\xd9y"),
+    }
+    for name, jpeg in variants.items():
+        checked = check_image(jpeg, 40_000_000)
+        assert checked.format == "JPEG", name
+        width, height = checked.width, checked.height
+        for claim in ((width, height + 32), (width * 2, height)):
+            with pytest.raises(ValidationFailed):
+                check_image(_claiming(jpeg, *claim), 40_000_000)
 
 
 def test_ten_photos_name_the_field_and_the_limit(owner, post_ticket, images):
@@ -229,6 +297,67 @@ def test_other_formats_become_jpeg_variants(client, owner, post_ticket, images, 
     assert display.mode in ("RGB", "L")
     if kind == "png_grey16":  # scaled to 8 bits, not clipped to white
         assert display.convert("L").getextrema()[0] < 50
+
+
+def _linear_rgb_profile(description: bytes) -> bytes:
+    """A valid ICC v2 display profile: sRGB primaries with a linear (gamma 1.0) tone
+    curve, so mid-grey 128 in it is sRGB 188; ``description`` is its desc text."""
+    import struct
+
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+
+    desc = (b"desc\0\0\0\0" + struct.pack(">I", len(description) + 1) + description + b"\0"
+            + b"\0" * 78)  # no Unicode or ScriptCode description
+    linear = b"curv\0\0\0\0" + struct.pack(">I", 1) + b"\x01\x00\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)), (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+            (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)), (b"rTRC", linear), (b"gTRC", linear),
+            (b"bTRC", linear), (b"cprt", b"text\0\0\0\0test\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        table += signature + struct.pack(">II", offset + len(body), len(data))
+        body += data + b"\0" * (-len(data) % 4)
+    header = (struct.pack(">I", offset + len(body)) + b"\0" * 4 + bytes((2, 0x10, 0, 0))
+              + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28
+              + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_colour_profiles_are_applied_to_the_pixels_and_never_served(app, client, owner,
+                                                                    post_ticket, images):
+    """An uploader chooses a profile's bytes: the variants are converted to sRGB and
+    carry no profile. A valid profile is applied (linear grey 128 shows as sRGB 188);
+    a 9 MB one full of script is not even parsed."""
+    script = b"<script>alert(1)</script>"
+    grey = Image.new("RGB", (1600, 1200), (128, 128, 128))
+    valid, huge = io.BytesIO(), io.BytesIO()
+    grey.save(valid, "PNG", icc_profile=_linear_rgb_profile(script))
+    grey.save(huge, "JPEG", quality=95, icc_profile=script * (9 * 1024 * 1024 // len(script)))
+    assert len(huge.getvalue()) > 9_000_000
+    assert Image.open(io.BytesIO(valid.getvalue())).info["icc_profile"]  # the test is real
+    headers = owner("O-1")
+    response = post_ticket(headers, photos=[(valid.getvalue(), "p3.png", "image/png"),
+                                            (huge.getvalue(), "huge.jpg", "image/jpeg")])
+    assert response.status_code == 201, response.json
+    photos = client.get(f"/api/v1/tickets/{response.json['id']}", headers=headers).json["photos"]
+    assert [p["state"] for p in photos] == ["ready", "ready"]
+    shown = []
+    for photo in photos:
+        for url in (photo["url"], photo["thumb_url"]):
+            data = client.get(url, headers=headers).data
+            assert script not in data and b"<script" not in data
+            image = _open(data)
+            assert "icc_profile" not in image.info
+            shown.append(image.convert("L").getpixel((image.width // 2, image.height // 2)))
+    converted, as_is = shown[:2], shown[2:]
+    assert all(abs(value - 188) <= 3 for value in converted), shown
+    assert all(abs(value - 128) <= 3 for value in as_is), shown
+    assert all(script not in f.read_bytes() for f in _files(app))
 
 
 def test_trailing_bytes_after_the_jpeg_are_accepted_and_stripped(make_app, images):

@@ -1,5 +1,5 @@
 """Photo processing: the display and thumbnail variants of an uploaded ticket photo
-(see backend/services/photos.py for the pipeline). The job commits what the service
+(see backend/services/photos/ for the pipeline). The job commits what the service
 recorded: the variants, or the photo marked failed."""
 from __future__ import annotations
 
