@@ -40,6 +40,12 @@ def test_is_current_owner_agrees_in_python_and_sql(client, app, community, owner
         assert in_python == in_sql == joined
         assert sorted(labels[i] for i in in_python) == ["1栋1单元201", "1栋1单元202"]
         assert len(bindings) == 5
+        # is_current (every right a room gives): the family binding counts too, the
+        # seller's and the never-verified owner binding do not
+        current = {b.id for b in bindings if b.is_current}
+        assert current == set(db.session.scalars(
+            select(RoomBinding.id).where(RoomBinding.is_current)))
+        assert sorted(labels[i] for i in current) == ["1栋1单元102", "1栋1单元201", "1栋1单元202"]
 
 
 def test_the_sellers_roles_drop_owner_and_the_buyer_keeps_theirs(client, app, community, owner):

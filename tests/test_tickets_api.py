@@ -152,27 +152,30 @@ def test_staff_of_another_community_get_404(client, owner, post_ticket, app):
 
 def test_household_shares_in_home_repairs_but_not_complaints(client, owner, login, post_ticket,
                                                              room_id, app):
-    """A family member bound to the flat sees its in-home repairs (whoever reported
-    them), not the owner's complaints; they cannot act as the reporter."""
+    """A family member bound to the flat sees its in-home repairs reported since they
+    joined the household (whoever reported them), not the owner's complaints; they
+    cannot act as the reporter."""
     from backend.models import Role, RoomBinding
 
     owner_headers = owner("O-3")  # 王五: 1-1-201 and 1-1-202
     room = room_id(owner_headers, "1-1-201")
-    repair = _create(post_ticket, owner_headers, kind="home_repair", room_id=room)
-    complaint = _create(post_ticket, owner_headers, kind="complaint", description="停车位被占")
-    other_flat = _create(post_ticket, owner_headers, kind="home_repair",
-                         room_id=room_id(owner_headers, "1-1-202"))
+    before = _create(post_ticket, owner_headers, kind="home_repair", room_id=room,
+                     description="入住前的报修")
     family = login("wang-family")
     with app.app_context():
         uid = db.session.scalar(db.select(User.id).filter_by(openid="wang-family"))
         db.session.add(RoomBinding(user_id=uid, room_id=room, relation=Role.family))
         db.session.commit()
+    repair = _create(post_ticket, owner_headers, kind="home_repair", room_id=room)
+    complaint = _create(post_ticket, owner_headers, kind="complaint", description="停车位被占")
+    other_flat = _create(post_ticket, owner_headers, kind="home_repair",
+                         room_id=room_id(owner_headers, "1-1-202"))
     listed = [t["id"] for t in client.get("/api/v1/tickets", headers=family).json["items"]]
     assert listed == [repair["id"]]
     detail = client.get(f"/api/v1/tickets/{repair['id']}", headers=family)
     assert detail.status_code == 200 and detail.json["actions"] == []
-    assert client.get(f"/api/v1/tickets/{complaint['id']}", headers=family).status_code == 404
-    assert client.get(f"/api/v1/tickets/{other_flat['id']}", headers=family).status_code == 404
+    for hidden in (before, complaint, other_flat):
+        assert client.get(f"/api/v1/tickets/{hidden['id']}", headers=family).status_code == 404
     assert _act(client, family, repair["id"], "cancel").status_code == 403
     # the family member may report a repair of that flat too
     theirs = _create(post_ticket, family, kind="home_repair", room_id=room)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, and_, exists
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, and_, exists, or_
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
@@ -77,7 +77,9 @@ class StaffRole(Base):
 class RoomBinding(Base):
     """A resident's link to a room. ``owner_id`` records which owner of record the
     binding was verified against: if the ledger later names another owner, the
-    binding no longer grants an owner's rights (``is_current_owner``)."""
+    binding no longer grants an owner's rights (``is_current_owner``) nor any other
+    right the room gives (``is_current``). ``created_at``: since when the resident is
+    part of the household (reset when the binding is verified against a new owner)."""
 
     __tablename__ = "room_binding"
     __table_args__ = (UniqueConstraint("user_id", "room_id"),)
@@ -118,3 +120,16 @@ class RoomBinding(Base):
             exists().where(room.id == cls.room_id, room.owner_id == cls.owner_id)
             .correlate_except(room),
         )
+
+    @hybrid_property
+    def is_current(self) -> bool:
+        """Whether the room is the resident's now: a family or tenant binding, or an
+        owner binding while the ledger still names its owner (``is_current_owner``).
+        Bills, the rooms /me lists, the bot's answers and a household's repairs
+        follow it: a seller loses them all when the ledger names the buyer."""
+        return self.relation in (Role.family, Role.tenant) or self.is_current_owner
+
+    @is_current.inplace.expression
+    @classmethod
+    def _is_current_expression(cls):
+        return or_(cls.relation.in_([Role.family, Role.tenant]), cls.is_current_owner)

@@ -9,7 +9,7 @@ from backend.routes.common import Blueprint, login_limit
 from backend.models import User
 from backend.services import rooms as room_service
 from backend.services.desk_login import may_use_desk
-from backend.services.permissions import roles_of
+from backend.services.permissions import current_bindings, roles_of
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="我的账号与房屋")
 
@@ -57,7 +57,7 @@ def room_payload(binding) -> dict:
 def me_payload(user: User) -> dict:
     return {
         "id": user.id, "name": user.name, "roles": roles_of(user),
-        "rooms": [room_payload(b) for b in user.bindings],
+        "rooms": [room_payload(b) for b in current_bindings(user)],
         "is_staff": bool(user.staff_roles),
         "may_use_desk": may_use_desk(user),
     }
@@ -66,7 +66,8 @@ def me_payload(user: User) -> dict:
 @blp.route("", methods=["GET"])
 @blp.response(200, MeSchema)
 def me():
-    """Who I am: name, roles and bound rooms."""
+    """Who I am: name, roles and the rooms I am bound to now (a room sold to someone
+    else, as the ledger says, is no longer listed)."""
     return me_payload(current_user())
 
 

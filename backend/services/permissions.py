@@ -25,6 +25,12 @@ def staff_community_ids(user: User, *roles: Role | str) -> set[int]:
     }
 
 
+def current_bindings(user: User) -> list[RoomBinding]:
+    """The user's bindings that count now (``RoomBinding.is_current``): family and
+    tenant bindings, and owner bindings while the ledger names their owner."""
+    return [b for b in user.bindings if b.is_current]
+
+
 def valid_owner_bindings(user: User) -> list[RoomBinding]:
     """The user's bindings that grant an owner's rights (``RoomBinding.is_current_owner``)."""
     return [b for b in user.bindings if b.is_current_owner]
@@ -36,8 +42,9 @@ def owned_rooms(user: User) -> list[Room]:
 
 
 def bound_rooms(user: User) -> list[Room]:
-    """Every room the user is linked to (owner, family or tenant)."""
-    return [b.room for b in user.bindings]
+    """The rooms the user is bound to now (``current_bindings``): what their bills,
+    the bot's answers and the desk's view of them cover."""
+    return [b.room for b in current_bindings(user)]
 
 
 def owner_records(user: User) -> list[OwnerOfRecord]:
@@ -52,14 +59,15 @@ def committee_community_ids(user: User) -> set[int]:
 
 
 def resident_community_ids(user: User) -> set[int]:
+    """Communities the user has a binding in, current or not: a seller still sees the
+    community's fund proposals, as a vote opened before the sale may still be theirs
+    to cast (the owner in the vote's snapshot votes)."""
     return {b.room.community_id for b in user.bindings}
 
 
 def roles_of(user: User) -> list[str]:
     roles = {sr.role.value for sr in user.staff_roles}
-    roles |= {b.relation.value for b in user.bindings}
-    if any(b.relation == Role.owner for b in user.bindings) and not valid_owner_bindings(user):
-        roles.discard(Role.owner.value)
+    roles |= {b.relation.value for b in current_bindings(user)}
     if committee_community_ids(user):
         roles.add(Role.committee.value)
     order = [r.value for r in Role]
@@ -71,9 +79,7 @@ def has_role(user: User, role: Role | str, community_id: int | None = None) -> b
     if role == Role.committee:
         ids = committee_community_ids(user)
     elif role in (Role.owner, Role.family, Role.tenant):
-        ids = {b.room.community_id for b in user.bindings if b.relation == role}
-        if role == Role.owner:
-            ids = {r.community_id for r in owned_rooms(user)}
+        ids = {b.room.community_id for b in current_bindings(user) if b.relation == role}
     else:
         ids = staff_community_ids(user, role)
     return bool(ids) if community_id is None else community_id in ids
@@ -89,7 +95,7 @@ def community_ids_with(user: User, *roles: Role | str) -> set[int]:
         elif role == Role.owner:
             ids |= {r.community_id for r in owned_rooms(user)}
         elif role in (Role.family, Role.tenant):
-            ids |= {b.room.community_id for b in user.bindings if b.relation == role}
+            ids |= {b.room.community_id for b in current_bindings(user) if b.relation == role}
         else:
             ids |= staff_community_ids(user, role)
     return ids
@@ -100,15 +106,15 @@ def is_staff(user: User) -> bool:
 
 
 def can_see_room(user: User, room: Room) -> bool:
-    """Residents see their own rooms; staff see their community's rooms."""
-    if any(b.room_id == room.id for b in user.bindings):
+    """Residents see the rooms they are bound to now; staff their community's rooms."""
+    if any(b.room_id == room.id for b in current_bindings(user)):
         return True
     return room.community_id in staff_community_ids(user)
 
 
 def room_for_resident(user: User, room_id: int) -> Room | None:
-    """The room if the user is bound to it, else None (callers answer 404)."""
-    for b in user.bindings:
+    """The room if the user is bound to it now, else None (callers answer 404)."""
+    for b in current_bindings(user):
         if b.room_id == room_id:
             return b.room
     return None

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from backend.errors import Forbidden
 from backend.extensions import db
-from backend.models import Building, Role, Room, RoomBinding, Unit, User
+from backend.models import Building, Role, Room, RoomBinding, Unit, User, utcnow
 from backend.services.community import resolve_community
 from backend.services.ledger import norm_building, norm_name, norm_number, norm_phone, norm_unit
 
@@ -40,6 +40,10 @@ def bind_room_as_owner(user: User, *, community: str | None, building: str, unit
         binding = RoomBinding(user_id=user.id, room_id=room.id, relation=Role.owner, owner_id=owner.id)
         db.session.add(binding)
     else:
+        if binding.relation == Role.owner and binding.owner_id != owner.id:
+            # Verified against another owner of record than before (the room changed
+            # hands): a new household, which shares only the repairs from now on.
+            binding.created_at = utcnow()
         binding.relation, binding.owner_id = Role.owner, owner.id
     if not user.name:
         user.name = owner.name

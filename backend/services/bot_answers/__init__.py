@@ -19,7 +19,7 @@ from backend.models import User
 from backend.services.bot_answers import fees, fund, general, repairs  # noqa: F401 - register
 from backend.services.bot_answers.base import ANSWERERS, Answer, Asker, Context, build_answer
 from backend.services.community import community_by_id, only_community
-from backend.services.permissions import staff_community_ids
+from backend.services.permissions import bound_rooms, staff_community_ids
 
 __all__ = ["ANSWERERS", "Asker", "Reply", "asker_for", "reply", "rulebook"]
 
@@ -59,11 +59,12 @@ def template(name: str) -> str:
 
 
 def asker_for(user: User | None) -> Asker:
-    """The user, their bound rooms and their community (for staff and residents
-    without a room: the community they work in, or the only one there is)."""
+    """The user, the rooms they are bound to now (``permissions.bound_rooms``) and
+    their community (for staff and residents without a room: the community they
+    work in, or the only one there is)."""
     if user is None:
         return Asker(None, None, [])
-    rooms = [b.room for b in user.bindings]
+    rooms = bound_rooms(user)
     community = rooms[0].community if rooms else None
     if community is None:
         staff_ids = sorted(staff_community_ids(user))

@@ -18,7 +18,7 @@ from backend.models import (
 from backend.rules import ticket_states as rules
 from backend.rules.ticket_states import OPEN_STATUSES, STATUS_LABELS
 from backend.services import photos as photo_service
-from backend.services.permissions import staff_community_ids
+from backend.services.permissions import current_bindings, staff_community_ids
 from backend.services.tickets.notices import alert_urgent
 from backend.services.tickets.service_levels import service_levels
 from backend.services.tickets.timeline import record
@@ -29,8 +29,7 @@ MAX_DESCRIPTION = 2000
 
 
 def _resident_community_ids(user: User) -> set[int]:
-    rooms = set(household_room_ids(user))
-    return {b.room.community_id for b in user.bindings if b.room_id in rooms}
+    return {b.room.community_id for b in current_bindings(user)}
 
 
 def _default_community(user: User) -> int:
