@@ -121,3 +121,43 @@ def test_buyer_and_seller_each_see_only_their_own_households_repairs(client, app
     # nor may the seller report a repair of the flat any more
     refused = post_ticket(headers, description="又漏水了", **body)
     assert refused.status_code == 404 and refused.json["error"]["code"] == "room_not_found"
+
+
+def test_a_seller_who_buys_the_room_back_does_not_see_the_repairs_in_between(
+        client, app, community, seller, owner, post_ticket):
+    headers, room = seller
+    _import(app, community, ledger=SOLD)
+    buyer = owner("O-9")
+    between = post_ticket(buyer, kind="home_repair", room_id=room, description="入户门锁坏了").json
+    _import(app, community, ledger=DEMO_LEDGER)  # 张三 is the owner of record again
+    assert _rooms(client, headers) == ["1-1-101"] and _rooms(client, buyer) == []
+    assert client.get(f"/api/v1/tickets/{between['id']}", headers=headers).status_code == 404
+    again = post_ticket(headers, kind="home_repair", room_id=room, description="又漏水了")
+    assert again.status_code == 201
+    listed = [t["id"] for t in client.get("/api/v1/tickets", headers=headers).json["items"]]
+    assert listed == [again.json["id"]]
+
+
+def test_binding_against_a_new_owner_of_record_starts_a_new_household(
+        client, app, community, seller, login, post_ticket):
+    """The register names another owner of record (here: the same person under a new
+    ref); binding again is as today, and the flat's earlier repairs stay behind."""
+    from backend.models import Role, RoomBinding, User
+
+    headers, room = seller
+    tenant = login("tenant-of-101")
+    with app.app_context():
+        uid = db.session.scalar(db.select(User.id).filter_by(openid="tenant-of-101"))
+        db.session.add(RoomBinding(user_id=uid, room_id=room, relation=Role.tenant))
+        db.session.commit()
+    earlier = post_ticket(tenant, kind="home_repair", room_id=room, description="空调不制冷").json
+    assert client.get(f"/api/v1/tickets/{earlier['id']}", headers=headers).status_code == 200
+    _import(app, community, ledger=DEMO_LEDGER.replace("O-1,张三", "O-1N,张三"))
+    assert _rooms(client, headers) == []
+    rebound = client.post("/api/v1/me/rooms", headers=headers, json={
+        "building": "1", "unit": "1", "number": "101", "owner_name": "张三",
+        "phone": "13900000001"})
+    assert rebound.status_code == 201 and _rooms(client, headers) == ["1-1-101"]
+    assert client.get(f"/api/v1/tickets/{earlier['id']}", headers=headers).status_code == 404
+    later = post_ticket(tenant, kind="home_repair", room_id=room, description="热水器不出热水").json
+    assert client.get(f"/api/v1/tickets/{later['id']}", headers=headers).status_code == 200

@@ -10,11 +10,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from backend.errors import AppError
 from backend.extensions import db
-from backend.models import Bill, Building, Community, OwnerOfRecord, Room, RoomKind, Unit
+from backend.models import (
+    Bill,
+    Building,
+    Community,
+    OwnerOfRecord,
+    Role,
+    Room,
+    RoomBinding,
+    RoomKind,
+    Unit,
+    room_label,
+    utcnow,
+)
 
 LEDGER_HEADER = ["building", "unit", "number", "area_m2", "owner_ref", "owner_name", "phone", "kind"]
 BILLS_HEADER = ["building", "unit", "number", "period", "amount_yuan", "paid_yuan", "due_date"]
@@ -191,7 +203,7 @@ def _validate_ledger(rows) -> tuple[list[_LedgerRow], list[tuple[int, str]]]:
             problems.append("未售房屋（owner_ref 为空）不应填写姓名或电话")
         key = (building, unit, number)
         if all(key) and key in seen_rooms:
-            problems.append(f"房屋重复：与第{seen_rooms[key]}行相同（{building}栋{unit}单元{number}）")
+            problems.append(f"房屋重复：与第{seen_rooms[key]}行相同（{room_label(*key)}）")
         if problems:
             errors.append((line, "；".join(problems)))
             continue
@@ -265,7 +277,7 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
             select(Room.id, Room.unit_id, Room.number, Room.area_m2, Room.kind, Room.owner_id)
             .where(Room.community_id == cid)).all()
     }
-    new_rooms, changed_rooms = [], []
+    new_rooms, changed_rooms, handed_over = [], [], []
     for row in rows:
         bid = buildings[row.building].id
         uid = units[(bid, row.unit)].id
@@ -278,12 +290,22 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
         elif (current.area_m2, current.kind, current.owner_id) != (row.area, row.kind, oid):
             changed_rooms.append({"id": current.id, "area_m2": row.area, "kind": row.kind,
                                   "owner_id": oid})
+            if oid is not None and oid != current.owner_id:
+                handed_over.append((current.id, oid))
         else:
             result.unchanged += 1
     for chunk in _chunks(new_rooms, 2000):
         db.session.execute(insert(Room), chunk)
     if changed_rooms:
         db.session.execute(update(Room), changed_rooms)
+    for chunk in _chunks(handed_over, 500):
+        # A room back with an owner bound to it before (sold, then bought back): that
+        # binding counts again from now, so the household it rejoins shares only the
+        # repairs from now on, not those of the owners in between.
+        db.session.execute(update(RoomBinding).where(
+            RoomBinding.relation == Role.owner,
+            or_(*(and_(RoomBinding.room_id == room, RoomBinding.owner_id == owner)
+                  for room, owner in chunk))).values(created_at=utcnow()))
     result.created, result.updated = len(new_rooms), len(changed_rooms)
     if existing_rooms:
         result.notes.append(f"{len(existing_rooms)} 户在台账中存在但本次文件未包含，已保留")
@@ -318,7 +340,7 @@ def import_bills(community: Community, data: bytes | str) -> ImportResult:
         key = (norm_building(raw["building"]), norm_unit(raw["unit"]), norm_number(raw["number"]))
         room_id = rooms.get(key)
         if room_id is None:
-            problems.append(f"台账中没有该房屋：{key[0]}栋{key[1]}单元{key[2]}")
+            problems.append(f"台账中没有该房屋：{room_label(*key)}")
         period = raw["period"]
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
             problems.append(f"账期格式有误：{period!r}（应为 YYYY-MM）")
