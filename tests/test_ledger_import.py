@@ -168,3 +168,7 @@ def test_seed_demo_is_idempotent(app, cli):
     assert cli("seed-demo").exit_code == 0
     assert snapshot() == before
     assert before["room"] > 100 and before["bill"] > 0
+    from backend.seed import DEMO_TICKETS
+
+    # every demo ticket, each with its timeline up to its status
+    assert before["ticket"] == len(DEMO_TICKETS) and before["ticket_event"] > before["ticket"]

@@ -7,13 +7,13 @@
 - ``lists``: list pages, the follow-up list, a resident's latest tickets;
 - ``service_levels``: time limits, the overdue flag, escalation and auto-close of
   one ticket (the periodic loops that commit are in backend/jobs/tickets.py);
-- ``timeline`` and ``notices``: the event timeline and who hears about a change;
-- ``demo``: demo tickets for ``flask seed-demo``.
+- ``timeline`` and ``notices``: the event timeline and who hears about a change.
+
+Demo tickets are in backend/seed.py (``seed_demo_tickets``).
 
 The names other modules use are re-exported here.
 """
 from backend.services.tickets.actions import act, assignable_staff, rate  # noqa: F401
-from backend.services.tickets.demo import seed_demo_tickets  # noqa: F401
 from backend.services.tickets.lists import (  # noqa: F401
     follow_up_page,
     list_page,
