@@ -245,8 +245,20 @@ def test_with_redis_up_the_nonce_is_kept_in_redis(make_app, community, redis_url
 
 
 # ------------------------------------------------------------------ customer-service messages
+def bind_wechat_resident(client) -> None:
+    """The WeChat resident binds 1-1-101 in the mini-program (the same openid): a
+    desk takes only its own community's residents."""
+    token = client.post("/api/v1/auth/wx-login", json={"code": f"dev:{OPENID}"}).json["token"]
+    bound = client.post("/api/v1/me/rooms", headers={"Authorization": f"Bearer {token}"}, json={
+        "building": "1", "unit": "1", "number": "101", "owner_name": "张三",
+        "phone": "13900000001"})
+    assert bound.status_code == 201, bound.json
+
+
 def _hand_to_desk(wx, client, staff) -> tuple[dict, int]:
+    """The bound WeChat resident asks for a person and a desk member takes it."""
     desk = staff("desk")
+    bind_wechat_resident(client)
     assert "转接人工" in wx.answer(wx.post(text_xml("转人工", msg_id=1)))
     conv_id = client.get("/api/v1/desk/conversations?state=waiting", headers=desk).json["items"][0]["id"]
     assert client.post(f"/api/v1/desk/conversations/{conv_id}/claim", headers=desk).status_code == 200

@@ -17,7 +17,14 @@ from backend import wechat
 from backend.extensions import db
 from backend.models import Conversation, Message, User
 from tests.conftest import TEST_DB
-from tests.test_wechat_callback import AES_KEY, OPENID, WeChat, resident_messages, text_xml
+from tests.test_wechat_callback import (
+    AES_KEY,
+    OPENID,
+    WeChat,
+    bind_wechat_resident,
+    resident_messages,
+    text_xml,
+)
 
 
 @pytest.fixture
@@ -276,6 +283,12 @@ def test_pushes_and_the_app_chat_are_one_conversation(guarded):
 
 
 def test_the_first_message_makes_one_user_and_one_conversation_in_the_community(wx, app, community):
+    with app.app_context():
+        assert db.session.scalar(db.select(User).filter_by(openid=OPENID)) is None
+    wx.post(text_xml("你好", msg_id=899))
+    with app.app_context():  # not bound yet: no community's
+        assert db.session.scalar(db.select(Conversation.community_id)) is None
+    bind_wechat_resident(wx.client)
     for n in range(3):
         assert wx.answer(wx.post(text_xml("物业电话是多少", msg_id=900 + n)))
     with app.app_context():
@@ -285,10 +298,11 @@ def test_the_first_message_makes_one_user_and_one_conversation_in_the_community(
         assert len(convs) == 1 and convs[0].community_id == community["id"]
         assert convs[0].channel.value == "wechat" and convs[0].last_activity_at is not None
         replies = db.session.scalars(db.select(Message).filter_by(sender="bot")).all()
-        assert len(replies) == 3 and {r.delivery.value for r in replies} == {"passive"}
+        assert len(replies) == 4 and {r.delivery.value for r in replies} == {"passive"}
 
 
 def test_unanswerable_questions_twice_hand_the_wechat_conversation_to_the_desk(wx, app):
+    bind_wechat_resident(wx.client)
     wx.post(text_xml("阿巴阿巴阿巴", msg_id=1))
     wx.post(text_xml("嘟嘟嘟嘟嘟", msg_id=2))
     with app.app_context():

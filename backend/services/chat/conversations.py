@@ -23,23 +23,51 @@ from backend.models import (
     utcnow,
 )
 from backend.outbox import enqueue
-from backend.services.bot_answers import asker_for
+from backend.services.community import only_community, setting
 from backend.services.notifications import notify
 from backend.services.permissions import bound_rooms
 
 IDLE_RELEASED = "由于长时间没有新消息，本次人工服务已结束；如需继续请回复“人工”。"
 WAITING_EXPIRED = ("抱歉，客服暂时未能接入。智能客服将继续为您服务；如需人工请在办公时间回复“人工”"
                    "或致电物业服务中心。")
+UNBOUND_HAND_OFF = "请先在小程序“我的—绑定房屋”中绑定您的房屋，物业客服才能接入；"
 
 
 def community_id_for(user: User) -> int | None:
-    """The community a resident's conversation belongs to: their first bound room's,
-    else the one the bot answers them for (see ``asker_for``)."""
+    """The community a resident's conversation belongs to: that of the room they bound
+    most recently (of those bound now), or None while they have none. Only that
+    community's desk sees the conversation; with None, no desk does."""
     rooms = bound_rooms(user)
-    if rooms:
-        return rooms[0].community_id
-    community = asker_for(user).community
-    return community.id if community else None
+    return rooms[-1].community_id if rooms else None
+
+
+def follow_community(conv: Conversation, user: User) -> None:
+    """Move the conversation to the resident's community as it is now (they bound a
+    room, or one in another community). A desk member of the former community who
+    held it lets go: the bot answers until the new community's desk takes it."""
+    community_id = community_id_for(user)
+    if community_id == conv.community_id:
+        return
+    conv.community_id = community_id
+    if conv.state == ConversationState.open:
+        conv.state = ConversationState.bot
+        conv.assignee_id = None
+        conv.bot_failures = 0
+    elif conv.state == ConversationState.waiting:
+        if community_id is None:
+            conv.state, conv.waiting_since = ConversationState.bot, None
+        else:
+            notify_desk(conv)
+
+
+def unbound_hand_off_text() -> str:
+    """What a resident without a room is told when they ask for a person: no desk
+    can take them before they bind one (the emergency phone when there is only one
+    community to take it from)."""
+    community = only_community()
+    if community is None:
+        return UNBOUND_HAND_OFF + "紧急情况请拨打您所在小区物业服务中心的24小时值班电话。"
+    return UNBOUND_HAND_OFF + f"紧急情况请拨打24小时值班电话 {setting(community, 'emergency_phone')}。"
 
 
 def conversation_for(user: User, *, create: bool = True) -> Conversation | None:
@@ -73,26 +101,36 @@ def deliver_by_wechat(msg: Message) -> None:
 
 
 def desk_staff_ids(community_id: int | None) -> list[int]:
-    """Desk staff of the community (managers and admins when it has none)."""
+    """Desk staff of the community (managers and admins when it has none); nobody
+    for a conversation without a community."""
+    if community_id is None:
+        return []
     for roles in ((Role.desk,), (Role.manager, Role.admin)):
-        query = select(StaffRole.user_id).where(StaffRole.role.in_(roles))
-        if community_id is not None:
-            query = query.where(StaffRole.community_id == community_id)
-        ids = sorted(set(db.session.scalars(query)))
+        ids = sorted(set(db.session.scalars(select(StaffRole.user_id).where(
+            StaffRole.role.in_(roles), StaffRole.community_id == community_id))))
         if ids:
             return ids
     return []
 
 
-def hand_off(conv: Conversation, now: datetime | None = None) -> None:
-    """Put the conversation in the desk's queue and tell the desk."""
+def hand_off(conv: Conversation, now: datetime | None = None) -> bool:
+    """Put the conversation in its community's desk queue and tell the desk. False
+    (nothing changes) when it has no community: the resident must bind a room
+    first (``unbound_hand_off_text``)."""
+    if conv.community_id is None:
+        return False
     if conv.state != ConversationState.bot:
-        return
+        return True
     now = now or utcnow()
     conv.state = ConversationState.waiting
     conv.waiting_since = now
     conv.bot_failures = 0
     conv.assignee_id = None
+    notify_desk(conv)
+    return True
+
+
+def notify_desk(conv: Conversation) -> None:
     resident = db.session.get(User, conv.resident_id)
     who = resident.name or "业主"
     rooms = "、".join(r.label for r in bound_rooms(resident)) or "未绑定房屋"

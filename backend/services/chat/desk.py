@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from backend.errors import Conflict, Forbidden, NotFound
@@ -40,10 +40,10 @@ def desk_community_ids(staff: User) -> set[int]:
 
 
 def desk_scope(staff: User):
-    """Conversations a desk member may see: their communities', and those of
-    residents who have no community yet (someone must help them bind a room)."""
-    ids = desk_community_ids(staff)
-    return or_(Conversation.community_id.in_(ids), Conversation.community_id.is_(None))
+    """Conversations a desk member may see: their communities' only. One without a
+    community (a resident who has bound no room) is no desk's: the resident is told
+    to bind a room first."""
+    return Conversation.community_id.in_(desk_community_ids(staff))
 
 
 def conversation_for_staff(staff: User, conversation_id: int) -> Conversation:

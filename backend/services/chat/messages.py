@@ -4,7 +4,7 @@ is recorded, from the app's chat page and from the WeChat push alike
 conversation back."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -27,7 +27,9 @@ from backend.services.chat.conversations import (
     community_id_for,
     conversation_for,
     deliver_by_wechat,
+    follow_community,
     hand_off,
+    unbound_hand_off_text,
 )
 from backend.services.chat.misses import record_miss
 
@@ -68,6 +70,7 @@ def record_resident_message(user: User, text: str, *, channel: Channel = Channel
         if seen is not None:
             return seen
     conv = conversation_for(user)
+    follow_community(conv, user)  # a room bound since the last message
     # worked out before anything is written (it only reads): locks are held briefly
     answer = None
     if readable and conv.state != ConversationState.open:
@@ -84,8 +87,6 @@ def record_resident_message(user: User, text: str, *, channel: Channel = Channel
         raise
     conv.channel = channel
     conv.last_activity_at = now
-    if conv.community_id is None:
-        conv.community_id = community_id_for(user)
     if channel == Channel.wechat:
         user.last_message_at = now  # opens WeChat's 48-hour customer-service window
     reply = None
@@ -135,12 +136,17 @@ def _bot_turn(conv: Conversation, user: User, text: str, now: datetime,
         return _bot_fields(answer)
     # state: bot
     if answer.handoff:
-        hand_off(conv, now)
+        if not hand_off(conv, now):
+            return _system_fields(unbound_hand_off_text(), intent=answer.intent,
+                                  confidence=answer.confidence)
         return _bot_fields(answer)
     if not answer.answered:
         conv.bot_failures += 1
         if conv.bot_failures >= MAX_FAILURES:
-            hand_off(conv, now)
+            if not hand_off(conv, now):
+                conv.bot_failures = 0
+                return _system_fields(unbound_hand_off_text(), intent=answer.intent,
+                                      confidence=answer.confidence)
             return _system_fields(bot_answers.template("unknown_twice"), intent=answer.intent,
                                   confidence=answer.confidence)
         return _bot_fields(answer)
@@ -159,14 +165,19 @@ def _bot_fields(answer: bot_answers.Reply) -> dict:
 
 def ask(user: User, text: str, now: datetime | None = None) -> bot_answers.Reply:
     """A one-off question (POST /bot/ask): answered without recording the exchange,
-    except that a request for a person hands the resident's conversation to the desk
-    (with the question, so the desk sees why) and a miss is counted for review."""
+    except that a request for a person hands the resident's conversation to their
+    community's desk (with the question, so the desk sees why) and a miss is counted
+    for review. A resident without a room is told to bind one instead."""
     now = now or utcnow()
     answer = bot_answers.reply(user, text)
+    community_id = community_id_for(user)
     if answer.low_confidence:
-        record_miss(community_id_for(user), text, answer, now)
+        record_miss(community_id, text, answer, now)
+    if answer.handoff and community_id is None:
+        return replace(answer, text=unbound_hand_off_text(), handoff=False)
     if answer.handoff:
         conv = conversation_for(user)
+        follow_community(conv, user)
         add_message(conv, Sender.resident, text, author_id=user.id, created_at=now)
         conv.last_activity_at = now
         if conv.state == ConversationState.bot:

@@ -34,8 +34,11 @@ def record_miss(community_id: int | None, text: str, answer,
               "last_seen_at": latest.last_seen_at}))
 
 
-def top_misses(community_ids: set[int], limit: int = 20, include_unscoped: bool = True
+def top_misses(community_ids: set[int], limit: int = 20, include_unscoped: bool = False
                ) -> list[BotMiss]:
+    """The most frequent misses of these communities. Those of residents without a
+    community (key 0) only with ``include_unscoped``: they belong to no community's
+    staff (their wording may name a person or a room anywhere)."""
     keys = set(community_ids) | ({0} if include_unscoped else set())
     return list(db.session.scalars(
         select(BotMiss).where(BotMiss.community_key.in_(keys))
