@@ -1,7 +1,9 @@
 """WeChat message push (消息推送) at /wechat/callback.
 
 GET verifies the server (echoes ``echostr``). POST receives a resident's message, in
-plain or AES safe mode (wechatpy's crypto and parser, backend/wechat.py):
+plain or AES safe mode (wechatpy's crypto and parser, backend/wechat.py); once
+WECHAT_AES_KEY is set, only in safe mode (``encrypt_type=aes`` and a valid
+``msg_signature``; a push in clear is 403):
 
 1. the signature is checked in constant time and the timestamp must be within
    WECHAT_TIMESTAMP_WINDOW seconds; the body is read, capped at
@@ -82,6 +84,10 @@ def verify_server():
 @bp.route("/wechat/callback", methods=["POST"])
 def receive_push():
     _check_request()
+    if current_app.config.get("WECHAT_AES_KEY") and not _safe_mode():
+        # configured for safe mode: a push in clear is not WeChat's (and would be
+        # answered in clear)
+        raise Forbidden("仅接受安全模式（加密）的消息", code="encryption_required")
     push = _read_push()
     if push.msg_type != "text" and push.msg_type not in UNREADABLE_LABELS:
         return _success()  # events (entering the chat, subscribing): nothing to answer
