@@ -75,8 +75,9 @@ class Message(Base):
     __tablename__ = "chat_message"
     __table_args__ = (
         Index("ix_chat_message_conversation_id_id", "conversation_id", "id"),
-        # WeChat retries a push up to 3 times: the same MsgId is stored once.
-        UniqueConstraint("wechat_msg_id"),
+        # WeChat retries a push up to 3 times: a sender's MsgId is stored once (a
+        # MsgId is not known to be unique across senders: each resident's counts)
+        UniqueConstraint("author_id", "wechat_msg_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

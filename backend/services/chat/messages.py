@@ -57,8 +57,8 @@ def record_resident_message(user: User, text: str, *, channel: Channel = Channel
     """Record what a resident wrote and let the bot answer unless a person holds the
     conversation (in the current transaction; the request commits).
 
-    ``wechat_msg_id`` (a WeChat push's MsgId) makes the message count once: its
-    unique key decides, and a retry gets the first exchange back with
+    ``wechat_msg_id`` (a WeChat push's MsgId) makes the message count once per
+    sender: the unique key on (author, MsgId) decides, and a retry gets the first exchange back with
     ``duplicate=True``, writing nothing. ``readable`` is False for what the bot cannot
     read (a picture, a voice note without text): it is kept for the desk and the
     resident is asked to write instead. For a WeChat resident the reply goes back in
@@ -66,7 +66,7 @@ def record_resident_message(user: User, text: str, *, channel: Channel = Channel
     by a job."""
     now = now or utcnow()
     if wechat_msg_id is not None:
-        seen = exchange_for_msg_id(wechat_msg_id)
+        seen = exchange_for_msg_id(wechat_msg_id, user)
         if seen is not None:
             return seen
     conv = conversation_for(user)
@@ -81,7 +81,7 @@ def record_resident_message(user: User, text: str, *, channel: Channel = Channel
         with db.session.begin_nested():
             db.session.add(message)
     except IntegrityError:  # the same push arrived twice at once: the first one answers
-        seen = exchange_for_msg_id(wechat_msg_id) if wechat_msg_id is not None else None
+        seen = exchange_for_msg_id(wechat_msg_id, user) if wechat_msg_id is not None else None
         if seen is not None:
             return seen
         raise
@@ -103,10 +103,12 @@ def record_resident_message(user: User, text: str, *, channel: Channel = Channel
     return Exchange(conv, message, reply)
 
 
-def exchange_for_msg_id(msg_id: str) -> Exchange | None:
-    """The exchange a WeChat MsgId recorded, if any: its message and the reply to it
-    (not a reply to a later message)."""
-    message = db.session.scalar(select(Message).where(Message.wechat_msg_id == msg_id))
+def exchange_for_msg_id(msg_id: str, user: User) -> Exchange | None:
+    """The exchange a WeChat MsgId of ``user``'s recorded, if any: its message and the
+    reply to it (not a reply to a later message). Another resident's message with the
+    same MsgId is theirs."""
+    message = db.session.scalar(select(Message).where(
+        Message.author_id == user.id, Message.wechat_msg_id == msg_id))
     if message is None:
         return None
     conv = db.session.get(Conversation, message.conversation_id)
