@@ -47,6 +47,14 @@ def bound_rooms(user: User) -> list[Room]:
     return [b.room for b in current_bindings(user)]
 
 
+def home_community(user: User):
+    """A resident's community: that of the room they bound most recently (of those
+    bound now), or None without one. The bot answers from it and the conversation
+    belongs to its desk."""
+    rooms = bound_rooms(user)
+    return rooms[-1].community if rooms else None
+
+
 def owner_records(user: User) -> list[OwnerOfRecord]:
     seen: dict[int, OwnerOfRecord] = {}
     for b in valid_owner_bindings(user):

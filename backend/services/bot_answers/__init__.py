@@ -19,7 +19,7 @@ from backend.models import User
 from backend.services.bot_answers import fees, fund, general, repairs  # noqa: F401 - register
 from backend.services.bot_answers.base import ANSWERERS, Answer, Asker, Context, build_answer
 from backend.services.community import community_by_id, only_community
-from backend.services.permissions import bound_rooms, staff_community_ids
+from backend.services.permissions import bound_rooms, home_community, staff_community_ids
 
 __all__ = ["ANSWERERS", "Asker", "Reply", "asker_for", "reply", "rulebook"]
 
@@ -65,7 +65,7 @@ def asker_for(user: User | None) -> Asker:
     if user is None:
         return Asker(None, None, [])
     rooms = bound_rooms(user)
-    community = rooms[0].community if rooms else None
+    community = home_community(user)
     if community is None:
         staff_ids = sorted(staff_community_ids(user))
         # else the only community there is (none yet, or several: nothing says which)

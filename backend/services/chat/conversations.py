@@ -25,7 +25,7 @@ from backend.models import (
 from backend.outbox import enqueue
 from backend.services.community import only_community, setting
 from backend.services.notifications import notify
-from backend.services.permissions import bound_rooms
+from backend.services.permissions import bound_rooms, home_community
 
 IDLE_RELEASED = "由于长时间没有新消息，本次人工服务已结束；如需继续请回复“人工”。"
 WAITING_EXPIRED = ("抱歉，客服暂时未能接入。智能客服将继续为您服务；如需人工请在办公时间回复“人工”"
@@ -37,8 +37,8 @@ def community_id_for(user: User) -> int | None:
     """The community a resident's conversation belongs to: that of the room they bound
     most recently (of those bound now), or None while they have none. Only that
     community's desk sees the conversation; with None, no desk does."""
-    rooms = bound_rooms(user)
-    return rooms[-1].community_id if rooms else None
+    community = home_community(user)
+    return community.id if community is not None else None
 
 
 def follow_community(conv: Conversation, user: User) -> None:
