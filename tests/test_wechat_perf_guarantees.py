@@ -91,7 +91,10 @@ def test_with_redis_a_push_not_recorded_is_recorded_on_wechats_retry_with_the_sa
         make_app, community, database_url, redis_url):
     app = make_app(WECHAT_REPLY_BUDGET_SECONDS=BUDGET, REDIS_URL=redis_url)
     sender = WeChat(app.test_client())
-    assert sender.answer(sender.post(text_xml("你好", msg_id=1)))
+    first = sender.post(text_xml("你好", msg_id=1))
+    if first.status_code == 503:  # a fresh app's first push ran out of time (busy CI):
+        first = sender.resend(first)  # WeChat retries, as the test below relies on
+    assert first.status_code == 200 and sender.answer(first)
     engine, holder = _hold(database_url, next(iter(LOCKS.values())))
     try:
         refused = sender.post(text_xml("物业电话是多少", msg_id=2))
