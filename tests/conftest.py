@@ -298,13 +298,15 @@ def owner(client, login, community):
 
 @pytest.fixture
 def staff(client, community):
-    """``staff("desk")`` → headers for a staff member with that role (created once)."""
+    """``staff("desk")`` → headers for a staff member with that role (created once), in
+    the test community or ``community`` (a dict with its id)."""
     from backend.models import Role, User
     from backend.services.auth import hash_password
     from backend.services.permissions import grant_staff_role
 
-    def _staff(role: str, username: str | None = None) -> dict:
+    def _staff(role: str, username: str | None = None, community_of=None) -> dict:
         username = username or f"{role}-user"
+        where = community_of or community
         with client.application.app_context():
             user = db.session.scalar(db.select(User).filter_by(username=username))
             if user is None:
@@ -312,7 +314,7 @@ def staff(client, community):
                             password_hash=hash_password("pw-" + username))
                 db.session.add(user)
                 db.session.flush()
-            grant_staff_role(user, community["id"], Role(role))
+            grant_staff_role(user, where["id"], Role(role))
             db.session.commit()
         response = client.post("/api/v1/auth/staff-login",
                                json={"username": username, "password": "pw-" + username})

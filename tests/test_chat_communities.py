@@ -8,7 +8,6 @@ import pytest
 
 from backend.extensions import db
 from backend.models import Conversation, Notification
-from tests.conftest import auth
 
 OTHER_LEDGER = """building,unit,number,area_m2,owner_ref,owner_name,phone,kind
 8,1,801,88.00,B-1,孙八,13900000081,residential_lift
@@ -42,24 +41,11 @@ def other_community(app, community):
 
 
 @pytest.fixture
-def staff_of(client):
+def staff_of(staff):
     """``staff_of(community, "desk", "name")`` → headers of staff of that community only."""
-    from backend.models import Role, User
-    from backend.services.auth import hash_password
-    from backend.services.permissions import grant_staff_role
 
     def _staff(community, role, username):
-        with client.application.app_context():
-            user = User(username=username, name=f"{username}员工",
-                        password_hash=hash_password("pw-" + username))
-            db.session.add(user)
-            db.session.flush()
-            grant_staff_role(user, community["id"], Role(role))
-            db.session.commit()
-        response = client.post("/api/v1/auth/staff-login",
-                               json={"username": username, "password": "pw-" + username})
-        assert response.status_code == 200, response.json
-        return auth(response.json["token"])
+        return staff(role, username, community_of=community)
 
     return _staff
 
