@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
         return error_response(err.status, err.code, err.message, err.details)
+
+    @app.errorhandler(DataError)
+    def _data_error(err: DataError):
+        # the database refused a value the schemas let through (PostgreSQL: a NUL
+        # character in a string, a number out of a column's range): bad input, not ours
+        log.info("value refused by the database: %s", err.orig)
+        return error_response(400, "invalid_value", "提交的内容含有无法保存的字符或数值")
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

@@ -112,3 +112,19 @@ def test_uploads_keep_their_own_limit(client, login):
         "kind": "inquiry", "description": "x" * 100, "filler": "y" * (200 * 1024)},
         content_type="multipart/form-data")
     assert response.status_code != 413
+
+
+@pytest.mark.parametrize("path", ["/api/v1/fund/rules?community=%00",
+                                  "/api/v1/fees/standards?community=a%00b"])
+def test_a_nul_character_in_a_query_is_never_a_500(client, login, path):
+    """PostgreSQL refuses NUL in text; SQLite stores it. Either way: not our error."""
+    response = client.get(path, headers=login("nul-query"))
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert set(response.json["error"]) >= {"code", "message"}
+
+
+def test_a_nul_character_in_json_is_never_a_500(client, login):
+    response = client.post("/api/v1/bot/ask", json={"text": "物业费\u0000多少"},
+                           headers=login("nul-json"))
+    assert response.status_code < 500
