@@ -40,7 +40,9 @@ def test_no_operation_answers_5xx(label, app, community, committee, staff, wecha
     operation = next(result.ok() for result in schema.get_all_operations()
                      if result.ok().label == label)
 
-    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
+    # derandomize: the same examples on every run, so CI never fails by chance; they
+    # change when the document does
+    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def call(case):
