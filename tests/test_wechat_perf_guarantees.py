@@ -59,13 +59,24 @@ def _hold(database_url: str, statements: list[str]):
     return engine, holder
 
 
+def first_push(sender, body, aes: bool = False):
+    """A fresh app's first push, answered. On a busy machine it may run out of its
+    budget (a new engine compiles its statements) and get 503: WeChat then retries the
+    same request, and so does this."""
+    response = sender.post(body, aes=aes)
+    if response.status_code == 503:
+        response = sender.resend(response)
+    assert response.status_code == 200
+    return response
+
+
 @pytest.mark.parametrize("lock", list(LOCKS))
 def test_a_push_blocked_by_a_lock_answers_in_time_and_wechats_retry_is_recorded_once(
         make_app, community, database_url, lock):
     app = make_app(WECHAT_REPLY_BUDGET_SECONDS=BUDGET, WECHAT_AES_KEY=AES_KEY)
     sender = WeChat(app.test_client())
-    assert "服务电话" in sender.answer(sender.post(text_xml("物业电话是多少", msg_id=1), aes=True),
-                                   aes=True)
+    assert "服务电话" in sender.answer(
+        first_push(sender, text_xml("物业电话是多少", msg_id=1), aes=True), aes=True)
     engine, holder = _hold(database_url, LOCKS[lock])
     try:
         started = time.monotonic()
@@ -91,10 +102,7 @@ def test_with_redis_a_push_not_recorded_is_recorded_on_wechats_retry_with_the_sa
         make_app, community, database_url, redis_url):
     app = make_app(WECHAT_REPLY_BUDGET_SECONDS=BUDGET, REDIS_URL=redis_url)
     sender = WeChat(app.test_client())
-    first = sender.post(text_xml("你好", msg_id=1))
-    if first.status_code == 503:  # a fresh app's first push ran out of time (busy CI):
-        first = sender.resend(first)  # WeChat retries, as the test below relies on
-    assert first.status_code == 200 and sender.answer(first)
+    assert sender.answer(first_push(sender, text_xml("你好", msg_id=1)))
     engine, holder = _hold(database_url, next(iter(LOCKS.values())))
     try:
         refused = sender.post(text_xml("物业电话是多少", msg_id=2))
