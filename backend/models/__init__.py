@@ -43,3 +43,5 @@ from backend.models.ticket import (  # noqa: F401
 )
 from backend.models.chat import BotMiss, Channel, Conversation, ConversationState, Delivery, Message, Sender, WechatNonce  # noqa: F401,E501
 from backend.models.login_code import DeskLoginCode  # noqa: F401
+# Modules whose tables register on import (each lists its own models).
+from backend.models import attachment, household, notice, payment  # noqa: F401,E402

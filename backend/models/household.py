@@ -1,0 +1,2 @@
+"""household tables (filled in by the household work)."""
+from __future__ import annotations

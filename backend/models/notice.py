@@ -1,0 +1,2 @@
+"""notice tables (filled in by the notice work)."""
+from __future__ import annotations
