@@ -82,6 +82,9 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "PHOTO_DISPLAY_PX": _int(env.get("PHOTO_DISPLAY_PX"), 1280),
         "PHOTO_THUMB_PX": _int(env.get("PHOTO_THUMB_PX"), 320),
         "PHOTO_KEEP_ORIGINALS": _bool(env.get("PHOTO_KEEP_ORIGINALS"), False),
+        "ATTACHMENT_MAX_BYTES": _int(env.get("ATTACHMENT_MAX_BYTES"), 10 * 1024 * 1024),
+        "ATTACHMENT_MAX_PAGES": _int(env.get("ATTACHMENT_MAX_PAGES"), 200),
+        "ATTACHMENT_IMAGE_PX": _int(env.get("ATTACHMENT_IMAGE_PX"), 2560),
         "RATELIMIT_TICKETS": env.get("RATELIMIT_TICKETS", "30 per hour"),
     }
 

@@ -17,6 +17,7 @@ JOB_MODULES = [
     "backend.jobs.photos",
     "backend.jobs.tickets",
     "backend.jobs.chat",
+    "backend.jobs.attachments",
 ]
 
 

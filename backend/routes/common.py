@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest
 from webargs.multidictproxy import MultiDictProxy
-from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
 from backend.errors import ValidationFailed
@@ -157,3 +158,42 @@ def paginate(session, query, id_column, limit: int, cursor: str | None, descendi
     items = list(session.scalars(query))
     next_cursor = encode_cursor(items[limit - 1].id) if len(items) > limit else None
     return items[:limit], next_cursor
+
+
+# ----------------------------------------------------------------- uploaded files
+class FileUpload(Upload):
+    """A file part of a multipart form (what it really is is decided by its bytes,
+    in ``services.attachments``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("请上传文件")
+        return value
+
+
+def chosen_files(files: list) -> list:
+    """The file parts that hold a file: a browser form's empty file input (no file
+    chosen: no name, no bytes) counts as none."""
+    chosen = []
+    for upload in files:
+        if upload.filename or upload.content_length:
+            chosen.append(upload)
+            continue
+        position = upload.stream.tell()
+        if upload.stream.read(1):
+            chosen.append(upload)
+        upload.stream.seek(position)
+    return chosen
+
+
+class AttachmentOut(Schema):
+    """An attached file as its record shows it; ``url`` is where the record's route
+    serves it (to the people who may see the record)."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True, metadata={"description": "the uploader's file name"})
+    content_type = fields.String(required=True, metadata={"example": "application/pdf"})
+    byte_size = fields.Integer(required=True)
+    pages = fields.Integer(allow_none=True, metadata={"description": "PDFs: number of pages"})
+    sha256 = fields.String(required=True, metadata={"description": "digest of the stored file"})
+    url = fields.String(allow_none=True)
