@@ -13,9 +13,17 @@ PDFs, a fund proposal's plan and quotations, a paper ballot's photo, a proxy's
 - ``attachment_response`` serves one file. The caller authorises first: who may see
   an attachment is decided by the record that refers to it.
 
-Whoever refers to an attachment keeps its id (a foreign key in their own table);
-``get_attachments`` loads a caller's chosen ids, checking they belong to the
-community (ids come from clients).
+How a feature uses them: the page uploads the files first with
+``POST /api/v1/attachments`` (backend/routes/attachments.py: multipart ``files``,
+optional ``community_id``; answers ``{"items": [AttachmentOut...]}`` with ids), then
+sends the record with ``attachment_ids``. The feature keeps the ids in a table of
+its own (a foreign key to ``attachment.id``; uploads nothing refers to are swept
+after a day), loads them with ``get_attachments(community_id, ids)`` (refuses ids of
+another community: ids come from clients), shows them with
+``backend.routes.common.AttachmentOut`` (its ``url`` a route of the feature's own),
+and serves them from that route with ``attachment_response`` after checking that
+the caller may see the record. A record that must store a file itself (a server
+that receives it in one request) can call ``check_files`` + ``store_attachments``.
 """
 from __future__ import annotations
 
