@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, and_, exists, or_
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, and_, exists, false, or_
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
@@ -79,7 +79,13 @@ class RoomBinding(Base):
     binding was verified against: if the ledger later names another owner, the
     binding no longer grants an owner's rights (``is_current_owner``) nor any other
     right the room gives (``is_current``). ``created_at``: since when the resident is
-    part of the household (reset when the binding is verified against a new owner)."""
+    part of the household (reset when the binding is verified against a new owner).
+
+    Family members and tenants join by an owner's invitation (``services.households``):
+    their ``owner_id`` is the owner of record who invited them; ``ends_at`` ends the
+    binding (a tenancy's end date, or the moment the member was removed, left or
+    unbound, or the ledger named another owner; the row stays as history) and
+    ``bills_allowed`` lets a member see the room's bills (the owner toggles it)."""
 
     __tablename__ = "room_binding"
     __table_args__ = (UniqueConstraint("user_id", "room_id"),)
@@ -92,18 +98,33 @@ class RoomBinding(Base):
         ForeignKey("owner_of_record.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bills_allowed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="bindings")
     room: Mapped[Room] = relationship()
     owner: Mapped[OwnerOfRecord | None] = relationship()
 
     @hybrid_property
+    def has_ended(self) -> bool:
+        """Whether ``ends_at`` has passed (a tenancy over, a member removed, a room unbound)."""
+        return self.ends_at is not None and self.ends_at <= utcnow()
+
+    @has_ended.inplace.expression
+    @classmethod
+    def _has_ended_expression(cls):
+        # the time is a bound parameter, taken when the query is built
+        return and_(cls.ends_at.is_not(None), cls.ends_at <= utcnow())
+
+    @hybrid_property
     def is_current_owner(self) -> bool:
         """Whether this binding grants an owner's rights now: it is an owner binding
         verified against an owner of record, and the ledger still names that same
-        owner for the room (a sold room stops granting the seller's rights)."""
+        owner for the room (a sold room stops granting the seller's rights), and the
+        owner has not unbound it (``ends_at``)."""
         return (
-            self.relation == Role.owner
+            not self.has_ended
+            and self.relation == Role.owner
             and self.owner_id is not None
             and self.room.owner_id == self.owner_id
         )
@@ -115,6 +136,7 @@ class RoomBinding(Base):
         # enclosing query joins room itself.
         room = aliased(Room)
         return and_(
+            ~cls.has_ended,
             cls.relation == Role.owner,
             cls.owner_id.is_not(None),
             exists().where(room.id == cls.room_id, room.owner_id == cls.owner_id)
@@ -124,12 +146,15 @@ class RoomBinding(Base):
     @hybrid_property
     def is_current(self) -> bool:
         """Whether the room is the resident's now: a family or tenant binding, or an
-        owner binding while the ledger still names its owner (``is_current_owner``).
-        Bills, the rooms /me lists, the bot's answers and a household's repairs
-        follow it: a seller loses them all when the ledger names the buyer."""
-        return self.relation in (Role.family, Role.tenant) or self.is_current_owner
+        owner binding while the ledger still names its owner (``is_current_owner``),
+        and in both cases before its ``ends_at``. Bills, the rooms /me lists, the
+        bot's answers, reporting and a household's repairs follow it: a seller loses
+        them all when the ledger names the buyer, a tenant when the tenancy ends."""
+        return (self.relation in (Role.family, Role.tenant) and not self.has_ended) \
+            or self.is_current_owner
 
     @is_current.inplace.expression
     @classmethod
     def _is_current_expression(cls):
-        return or_(cls.relation.in_([Role.family, Role.tenant]), cls.is_current_owner)
+        return or_(and_(cls.relation.in_([Role.family, Role.tenant]), ~cls.has_ended),
+                   cls.is_current_owner)

@@ -67,10 +67,11 @@ def committee_community_ids(user: User) -> set[int]:
 
 
 def resident_community_ids(user: User) -> set[int]:
-    """Communities the user has a binding in, current or not: a seller still sees the
-    community's fund proposals, as a vote opened before the sale may still be theirs
-    to cast (the owner in the vote's snapshot votes)."""
-    return {b.room.community_id for b in user.bindings}
+    """Communities the user has a binding in that has not ended (``has_ended``),
+    current or not: a seller still sees the community's fund proposals, as a vote
+    opened before the sale may still be theirs to cast (the owner in the vote's
+    snapshot votes); a removed member or an unbound room no longer counts."""
+    return {b.room.community_id for b in user.bindings if not b.has_ended}
 
 
 def roles_of(user: User) -> list[str]:
@@ -118,6 +119,23 @@ def can_see_room(user: User, room: Room) -> bool:
     if any(b.room_id == room.id for b in current_bindings(user)):
         return True
     return room.community_id in staff_community_ids(user)
+
+
+def may_see_bills(user: User, room: Room | int) -> bool:
+    """Whether ``user`` may see (and pay) the room's bills: its current owner, and a
+    family member or tenant bound now whose owner allowed bills for them
+    (``RoomBinding.bills_allowed``). The one rule for bills pages, payments and the
+    bot's fee answers; staff see bills through the desk's own checks, not this."""
+    room_id = room if isinstance(room, int) else room.id
+    return any(
+        b.room_id == room_id and (b.is_current_owner or b.bills_allowed)
+        for b in current_bindings(user)
+    )
+
+
+def bill_rooms(user: User) -> list[Room]:
+    """The rooms whose bills ``user`` may see now (``may_see_bills``)."""
+    return [b.room for b in current_bindings(user) if may_see_bills(user, b.room_id)]
 
 
 def room_for_resident(user: User, room_id: int) -> Room | None:
