@@ -31,26 +31,26 @@ def test_fee_amount_is_area_times_unit_price_for_the_askers_room(client, owner):
     headers = owner("O-1")
     reply = ask(client, headers, "我一个月要交多少物业费")
     assert reply["intent"] == "fee.amount"
-    assert "1栋1单元101：98.50 m² × 2.80 元 = 275.80 元/月" in reply["answer"]
+    assert "1栋1单元101：98.50 ㎡ × ¥2.80/㎡·月 = ¥275.80/月" in reply["answer"]
     assert reply["handoff"] is False
     quarter = ask(client, headers, "这个季度物业费多少")["answer"]
-    assert "每季度 827.40 元" in quarter
+    assert "每季度 ¥827.40" in quarter
     year = ask(client, headers, "一年物业费多少钱")["answer"]
-    assert "每年 3309.60 元" in year and "每季度" not in year
+    assert "每年 ¥3,309.60" in year and "每季度" not in year
 
 
 def test_fee_amount_covers_every_room_of_the_owner_with_a_total(client, owner):
     answer = ask(client, owner("O-3"), "物业费多少钱")["answer"]
-    assert "1栋1单元201：98.50 m² × 2.80 元 = 275.80 元/月" in answer
-    assert "1栋1单元202：120.30 m² × 2.80 元 = 336.84 元/月" in answer
-    assert "合计 612.64 元/月" in answer
+    assert "1栋1单元201：98.50 ㎡ × ¥2.80/㎡·月 = ¥275.80/月" in answer
+    assert "1栋1单元202：120.30 ㎡ × ¥2.80/㎡·月 = ¥336.84/月" in answer
+    assert "合计 ¥612.64/月" in answer
 
 
 def test_fee_amount_never_shows_another_owners_room(client, owner):
     answer = ask(client, owner("O-1"), "1单元102物业费多少")["answer"]
     assert "120.30" not in answer  # 1-1-102 belongs to 李四
     assert "只能查询您本人已绑定的房屋" in answer
-    assert "98.50 m² × 2.80 元" in answer
+    assert "98.50 ㎡ × ¥2.80/㎡·月" in answer
 
 
 def test_a_resident_without_a_room_is_told_how_to_bind_one(client, login, community):
@@ -84,11 +84,11 @@ def test_arrears_list_unpaid_periods_past_due_and_the_total(client, owner, app, 
     reply = ask(client, owner("O-3"), "我欠费了吗")
     assert reply["intent"] == "fee.arrears"
     answer = reply["answer"]
-    assert f"1栋1单元201 {older:%Y-%m}：未缴 275.80 元" in answer
-    assert f"1栋1单元202 {past:%Y-%m}：未缴 236.84 元" in answer
-    assert "合计欠缴 512.64 元" in answer
+    assert f"1栋1单元201 {older:%Y-%m}：未缴 ¥275.80" in answer
+    assert f"1栋1单元202 {past:%Y-%m}：未缴 ¥236.84" in answer
+    assert "合计欠缴 ¥512.64" in answer
     assert "1栋1单元101" not in answer
-    assert f"另有 275.80 元尚未到缴费截止日（{future:%Y-%m}）" in answer
+    assert f"另有 ¥275.80 尚未到缴费截止日（{future:%Y-%m}）" in answer
 
 
 def test_no_arrears_is_said_plainly(client, owner, app, community):
@@ -100,10 +100,10 @@ def test_no_arrears_is_said_plainly(client, owner, app, community):
 
 def test_fee_standard_lists_the_published_prices_and_the_askers_kind(client, owner):
     answer = ask(client, owner("O-4"), "收费标准是多少")["answer"]
-    assert "电梯住宅：2.80 元/㎡·月" in answer
-    assert "非电梯住宅：1.50 元/㎡·月" in answer
-    assert "商铺：3.00 元/㎡·月" in answer
-    assert "您的房屋 2栋1单元101 属于非电梯住宅，按 1.50 元/㎡·月 计算" in answer
+    assert "电梯住宅：¥2.80/㎡·月" in answer
+    assert "非电梯住宅：¥1.50/㎡·月" in answer
+    assert "商铺：¥3.00/㎡·月" in answer
+    assert "您的房屋 2栋1单元101 属于非电梯住宅，按 ¥1.50/㎡·月 计算" in answer
 
 
 def test_settings_answers_follow_what_staff_configured(client, owner, app, community):
@@ -169,10 +169,10 @@ def test_fund_balance_comes_from_the_fund_ledger(client, owner, app, community):
                            "F3,2026-02-01,2,in,8000.00,首期归集\n")
         db.session.commit()
     answer = ask(client, owner("O-1"), "我们楼的维修基金还有多少")["answer"]
-    assert "1栋专项维修资金：结余 37999.50 元" in answer
-    assert "屋面防水维修 -12000.50 元" in answer
+    assert "1栋专项维修资金：结余 ¥37,999.50" in answer
+    assert "屋面防水维修 -¥12,000.50" in answer
     everything = ask(client, owner("O-1"), "维修资金余额多少")["answer"]
-    assert "结余 45999.50 元" in everything
+    assert "结余 ¥45,999.50" in everything
 
 
 def test_repair_status_shows_open_tickets_and_their_latest_event(

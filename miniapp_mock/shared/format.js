@@ -65,10 +65,14 @@ function group(text) {
   return (negative ? "-" : "") + grouped + (frac !== undefined ? `.${frac}` : "");
 }
 
-/** "¥12,345.60" from the API's decimal string. */
+/** "¥12,345.60" from the API's decimal string: rounded half-up to the fen, the sign
+ * before the currency ("-¥12.50"). The same text as backend/rules/money.py format_yuan. */
 export function money(value) {
   if (value === null || value === undefined || value === "") return "—";
-  return `¥${group(String(value))}`;
+  const fen = multiplyMoney(value, "1");
+  if (fen === "") return String(value);
+  const negative = fen.startsWith("-") && /[1-9]/.test(fen);
+  return `${negative ? "-" : ""}¥${group(fen.replace(/^-/, ""))}`;
 }
 
 /** "98.50 ㎡" */

@@ -15,6 +15,7 @@ from typing import Callable
 
 from backend.bot.matcher import Match, Rules
 from backend.models import Community, Room, User
+from backend.rules.money import format_number, format_yuan
 from backend.services.community import DEFAULT_SETTINGS, setting
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,13 @@ def build_answer(name: str, ctx: Context) -> Answer:
 
 
 def money(value: Decimal) -> str:
-    return f"{Decimal(value):.2f}"
+    """"¥2,843,567.94": the one money format (backend.rules.money), as on the pages."""
+    return format_yuan(value)
+
+
+def area(value: Decimal) -> str:
+    """"1,234.50": an area or other grouped decimal without a currency sign."""
+    return format_number(value)
 
 
 def no_room(ctx: Context, what: str) -> str:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from backend.models import ROOM_KIND_LABELS, Room
 from backend.rules.fees import fee_for
-from backend.services.bot_answers.base import Context, answerer, money, no_room
+from backend.services.bot_answers.base import Context, answerer, area, money, no_room
 from backend.services.community import fee_standards
 from backend.services.fees import arrears_for, as_line, bills_for_rooms, room_fees
 from backend.timeutil import local_today
@@ -58,7 +58,7 @@ def fee_amount(ctx: Context) -> str:
             lines.append(ctx.t("fee_amount_no_price", room=room.label,
                                kind=ROOM_KIND_LABELS[room.kind]))
             continue
-        line = ctx.t("fee_amount_line", room=room.label, area=money(room.area_m2),
+        line = ctx.t("fee_amount_line", room=room.label, area=area(room.area_m2),
                      price=money(fee.unit_price), monthly=money(fee.monthly))
         for period in periods:
             line += ctx.t("fee_amount_period", period=PERIOD_LABELS[period],
@@ -81,7 +81,7 @@ def fee_amount(ctx: Context) -> str:
         if bill is not None:
             outstanding = as_line(bill).outstanding
             status = ("已缴清" if outstanding == 0
-                      else f"未缴 {money(outstanding)} 元，截止 {bill.due_date.isoformat()}")
+                      else f"未缴 {money(outstanding)}，截止 {bill.due_date.isoformat()}")
             lines.append(ctx.t("fee_amount_bill", room=room.label, period=bill.period,
                                amount=money(bill.amount), status=status))
     return "\n".join(lines)
