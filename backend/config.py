@@ -44,12 +44,14 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         # Subscribe-message template ids, per event kind ("ticket_status", ...).
         "WECHAT_TEMPLATE_TICKET": env.get("WECHAT_TEMPLATE_TICKET", ""),
         "WECHAT_TEMPLATE_FUND": env.get("WECHAT_TEMPLATE_FUND", ""),
+        "WECHAT_TEMPLATE_NOTICE": env.get("WECHAT_TEMPLATE_NOTICE", ""),
         # the mini-program page a subscribe message opens (it routes by ?link=)
         "WECHAT_ENTRY_PAGE": env.get("WECHAT_ENTRY_PAGE", "pages/index/index"),
         "DEV_LOGIN": _bool(env.get("DEV_LOGIN"), app_env != "production"),
         "TOKEN_TTL_SECONDS": _int(env.get("TOKEN_TTL_SECONDS"), 7 * 24 * 3600),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        "HOUSEHOLD_INVITE_TTL_HOURS": _int(env.get("HOUSEHOLD_INVITE_TTL_HOURS"), 24),
         "RATELIMIT_ASK": env.get("RATELIMIT_ASK", "30 per minute"),
         "MAX_PHOTO_BYTES": _int(env.get("MAX_PHOTO_BYTES"), 10 * 1024 * 1024),
         "MAX_PHOTOS": 9,

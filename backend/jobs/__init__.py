@@ -18,6 +18,7 @@ JOB_MODULES = [
     "backend.jobs.tickets",
     "backend.jobs.chat",
     "backend.jobs.attachments",
+    "backend.jobs.notices",
 ]
 
 

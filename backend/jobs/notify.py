@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 def template_for(kind: str) -> str:
     cfg = current_app.config
+    if kind.startswith("notice"):
+        return cfg.get("WECHAT_TEMPLATE_NOTICE", "")
     if kind.startswith("fund"):
         return cfg.get("WECHAT_TEMPLATE_FUND", "")
     return cfg.get("WECHAT_TEMPLATE_TICKET", "")

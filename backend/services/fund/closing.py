@@ -55,6 +55,9 @@ def close_voting(proposal_id: int, now: datetime | None = None, *, closed_by: Us
         return False
     db.session.refresh(proposal)
     enqueue("fund.notify", proposal.id, "result", key=f"fund-result-{proposal.id}")
+    from backend.services.notices.system import post_fund_result
+
+    post_fund_result(proposal, stage="final")
     return True
 
 
