@@ -11,7 +11,7 @@ from backend.models import ROOM_KIND_LABELS
 from backend.routes.common import Blueprint, Money, RowId
 from backend.services import fees as fee_service
 from backend.services.community import fee_standards, resolve_community
-from backend.services.permissions import current_bindings
+from backend.services.permissions import bill_rooms
 from backend.timeutil import local_today
 
 blp = Blueprint("fees", __name__, url_prefix="/api/v1/fees", description="物业费")
@@ -80,8 +80,9 @@ def standards(args):
 @blp.arguments(BillArgs, location="query")
 @blp.response(200, BillsOut)
 def bills(args):
-    """The caller's bills (all rooms they are bound to now, or one), with arrears."""
-    rooms = {b.room_id: b.room for b in current_bindings(current_user())}
+    """The caller's bills (all rooms whose bills they may see, ``may_see_bills``, or
+    one), with arrears."""
+    rooms = {r.id: r for r in bill_rooms(current_user())}
     if args["room_id"] is not None:
         if args["room_id"] not in rooms:
             raise NotFound("找不到该房屋", code="room_not_found")

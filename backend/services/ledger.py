@@ -27,6 +27,7 @@ from backend.models import (
     room_label,
     utcnow,
 )
+from backend.services import households
 
 LEDGER_HEADER = ["building", "unit", "number", "area_m2", "owner_ref", "owner_name", "phone", "kind"]
 BILLS_HEADER = ["building", "unit", "number", "period", "amount_yuan", "paid_yuan", "due_date"]
@@ -277,7 +278,7 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
             select(Room.id, Room.unit_id, Room.number, Room.area_m2, Room.kind, Room.owner_id)
             .where(Room.community_id == cid)).all()
     }
-    new_rooms, changed_rooms, handed_over = [], [], []
+    new_rooms, changed_rooms, handed_over, owner_changed = [], [], [], []
     for row in rows:
         bid = buildings[row.building].id
         uid = units[(bid, row.unit)].id
@@ -292,6 +293,8 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
                                   "owner_id": oid})
             if oid is not None and oid != current.owner_id:
                 handed_over.append((current.id, oid))
+            if oid != current.owner_id:
+                owner_changed.append(current.id)
         else:
             result.unchanged += 1
     for chunk in _chunks(new_rooms, 2000):
@@ -306,6 +309,8 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
             RoomBinding.relation == Role.owner,
             or_(*(and_(RoomBinding.room_id == room, RoomBinding.owner_id == owner)
                   for room, owner in chunk))).values(created_at=utcnow()))
+    # the former owner's family members and tenants leave with the ownership
+    households.end_households(owner_changed)
     result.created, result.updated = len(new_rooms), len(changed_rooms)
     if existing_rooms:
         result.notes.append(f"{len(existing_rooms)} 户在台账中存在但本次文件未包含，已保留")

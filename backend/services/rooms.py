@@ -44,7 +44,11 @@ def bind_room_as_owner(user: User, *, community: str | None, building: str, unit
             # Verified against another owner of record than before (the room changed
             # hands): a new household, which shares only the repairs from now on.
             binding.created_at = utcnow()
+        elif binding.has_ended or binding.relation != Role.owner:
+            # bound again after unbinding, or a member becoming the owner
+            binding.created_at = utcnow()
         binding.relation, binding.owner_id = Role.owner, owner.id
+        binding.ends_at, binding.bills_allowed = None, False
     if not user.name:
         user.name = owner.name
     if not user.phone:
