@@ -18,6 +18,8 @@ const TABS = [
 const routes = [
   { path: "/login", name: "login", title: "登录", load: page("login"), public: true, bare: true },
   { path: "/bind", name: "bind", title: "绑定房屋", load: page("bind"), parent: "/me" },
+  { path: "/rooms", name: "rooms", title: "我的房屋", load: page("rooms"), parent: "/me" },
+  { path: "/join", name: "join", title: "加入房屋", load: page("join"), parent: "/rooms" },
   { path: "/home", name: "home", title: "阳光物业", load: page("home"), tab: "/home" },
   { path: "/report", name: "report", title: "报事报修", load: page("report"), parent: "/home" },
   { path: "/tickets", name: "tickets", title: "我的工单", load: page("tickets"), tab: "/tickets" },

@@ -2,7 +2,7 @@
 // members (and staff) also get a one-time code here to sign in to the desk console
 // on a computer.
 
-import { busy, errorBox, h, icon } from "../../shared/dom.js";
+import { append, busy, errorBox, h, icon } from "../../shared/dom.js";
 import { area, dateTime, roomLabel } from "../../shared/format.js";
 import { label, ROLE } from "../../shared/labels.js";
 import { api, loadMe, signOut } from "../core.js";
@@ -51,25 +51,30 @@ export default async function render(ctx) {
   const me = await loadMe({ fresh: true });
   const roles = (me.roles || []).map((r) => label(ROLE, r));
   const rooms = me.rooms || [];
-  ctx.el.append(
+  // dom.js append skips null (Element.append would print "null" for a non-committee owner)
+  append(ctx.el, [
     h("section", { class: "profile" },
       h("span", { class: "avatar avatar-large", "aria-hidden": "true", text: (me.name || "住").slice(0, 1) }),
       h("div", {},
         h("h2", { class: "profile-name", text: me.name || "新用户" }),
         h("p", { class: "profile-roles" }, roles.map((r) => h("span", { class: "tag tag-light", text: r }))))),
     h("section", { class: "card" },
-      h("h2", { class: "card-title" }, "我的房屋", h("a", { class: "card-extra link", href: "#/bind" }, "绑定房屋")),
+      h("h2", { class: "card-title" }, "我的房屋", h("a", { class: "card-extra link", href: "#/rooms" }, "管理 / 邀请家人")),
       rooms.length
         ? h("ul", { class: "room-list" }, rooms.map((r) => h("li", { class: "room-item" },
           h("span", { class: "room-name", text: roomLabel(r) }),
           h("span", { class: "muted", text: `${r.community || ""} · ${area(r.area_m2)} · ${label(ROLE, r.relation)}` }))))
-        : h("p", { class: "empty", text: "还没有绑定房屋" })),
+        : h("p", { class: "empty" }, "还没有绑定房屋，",
+          h("a", { class: "link", href: "#/bind" }, "业主绑定"), " 或 ",
+          h("a", { class: "link", href: "#/rooms" }, "输入邀请码"))),
     me.may_use_desk ? deskCodeCard(ctx.signal) : null,
     h("nav", { class: "cell-group", "aria-label": "我的服务" },
+      cell("#/rooms", "home", "我的房屋"),
       cell("#/tickets", "ticket", "我的工单"),
       cell("#/bills", "bill", "我的账单"),
       cell("#/fund", "fund", "维修资金表决"),
       cell("#/notifications", "bell", "消息通知"),
       cell("#/chat", "chat", "在线客服")),
-    h("button", { type: "button", class: "btn btn-plain btn-block logout", onclick: () => signOut() }, icon("logout"), "退出登录"));
+    h("button", { type: "button", class: "btn btn-plain btn-block logout", onclick: () => signOut() }, icon("logout"), "退出登录"),
+  ]);
 }
