@@ -194,7 +194,7 @@ def test_a_described_fault_is_a_repair_report_with_an_offer_to_file_it(client, o
     reply = ask(client, owner("O-1"), "电梯困人了！")
     assert reply["intent"] == "repair.report"
     assert reply["action"] == {"type": "create_ticket", "kind": "common_repair", "urgent": True,
-                               "description": "电梯困人了！"}
+                               "description": "电梯困人了！", "call": "057100000001"}
     assert "24小时值班电话" in reply["answer"]
     home = ask(client, owner("O-1"), "马桶堵了")["action"]
     assert home["kind"] == "home_repair" and home["urgent"] is False

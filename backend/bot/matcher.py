@@ -60,6 +60,16 @@ class _Intent:
     negative: list[tuple[str, float]]
 
 
+@dataclass(frozen=True)
+class PolicyPart:
+    """A part of a policy text: asked about with any of ``ask`` (normalised words),
+    found in the text as the sentences holding any of ``find``."""
+
+    name: str
+    ask: tuple[str, ...]
+    find: tuple[str, ...]
+
+
 @dataclass
 class Rules:
     """Compiled rules: what ``Matcher`` runs, plus the texts answerers use."""
@@ -70,6 +80,15 @@ class Rules:
     low_confidence: float
     templates: dict[str, str] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    # Concept groups compiled on their own, for answerers that sort a matched message
+    # (e.g. COMMON_FACILITY: a fault there is a 公共报修).
+    concepts: dict[str, re.Pattern] = field(default_factory=dict)
+    # policy topic → its parts (policy_parts in rules.yaml): which part of a long
+    # policy text a question asks about.
+    policy_parts: dict[str, list["PolicyPart"]] = field(default_factory=dict)
+
+    def concept(self, name: str) -> re.Pattern | None:
+        return self.concepts.get(name)
 
     def answer_name(self, intent: str) -> str:
         for item in self.intents:
@@ -130,6 +149,8 @@ def compile_rules(data: dict[str, Any]) -> Rules:
     if not isinstance(templates, dict):
         raise RulesError("templates: a mapping of name → text is required")
     return Rules(
+        concepts={name: re.compile(alt) for name, alt in alternations.items()},
+        policy_parts=_policy_parts(data.get("policy_parts"), normalizer),
         normalizer=normalizer,
         intents=intents,
         min_score=float(thresholds.get("min_score", 2.0)),
@@ -137,6 +158,27 @@ def compile_rules(data: dict[str, Any]) -> Rules:
         templates={str(k): str(v) for k, v in templates.items()},
         source=data,
     )
+
+
+def _policy_parts(value, normalizer: Normalizer) -> dict[str, list[PolicyPart]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RulesError("policy_parts: a mapping of topic → parts is required")
+    out: dict[str, list[PolicyPart]] = {}
+    for topic, parts in value.items():
+        if not isinstance(parts, dict):
+            raise RulesError(f"policy_parts {topic}: a mapping of part → {{ask, find}} is required")
+        out[str(topic)] = []
+        for name, spec in parts.items():
+            where = f"policy_parts {topic}.{name}"
+            if not isinstance(spec, dict) or not spec.get("ask") or not spec.get("find"):
+                raise RulesError(f"{where}: non-empty 'ask' and 'find' word lists are required")
+            ask = tuple(w for w in (normalizer(str(x)) for x in spec["ask"]) if w)
+            # find words are looked up in the policy text as staff wrote it
+            find = tuple(str(x) for x in spec["find"] if str(x))
+            out[str(topic)].append(PolicyPart(str(name), ask, find))
+    return out
 
 
 def _weighted(value, where: str, normalise: bool = True) -> list[tuple[str, float]]:

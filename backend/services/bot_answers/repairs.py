@@ -9,24 +9,49 @@ from backend.services.bot_answers.base import Answer, Context, answerer
 from backend.services.tickets import tickets_for_resident
 from backend.timeutil import local_text
 
-_COMMON_AREA = re.compile(r"电梯|楼道|路灯|单元门|门禁|小区|车库|大门|公共|绿化|外墙|屋顶|楼顶|楼梯|"
-                          r"走廊|道闸|监控|消防|水泵|井盖|垃圾房|车棚|健身")
-_URGENT = re.compile(r"漏水|爆|停电|没电|困|燃气|煤气|冒烟|漏电|着火|火|跑水|淹|停水|塌")
 _JUST_ASKING = re.compile(r"^(我要|我想|想|要|需要|申请|帮我)?(报修|维修|修理)(一下)?$")
+_NEVER = re.compile(r"(?!)")
+
+
+def _concept(ctx: Context, name: str) -> re.Pattern:
+    # rules.yaml defines the words (staff edit them); a file without the concept
+    # matches nothing rather than failing the answer
+    return ctx.rules.concept(name) or _NEVER
+
+
+def repair_kind(ctx: Context) -> str:
+    """公共报修 when the message names a shared part of the estate (the concept
+    COMMON_FACILITY in rules.yaml, the one list of them), else 室内报修."""
+    return "common_repair" if _concept(ctx, "COMMON_FACILITY").search(ctx.match.text) else "home_repair"
+
+
+def dial(phone: str | None) -> str | None:
+    """The number to dial in a phone setting such as "0571-00000001（24小时）"."""
+    match = re.search(r"\+?\d[\d\- ]{2,}\d", phone or "")
+    return re.sub(r"[\- ]", "", match.group()) if match else None
 
 
 @answerer("repair.report")
 def repair_report(ctx: Context) -> Answer:
     text = ctx.match.text
-    kind = "common_repair" if _COMMON_AREA.search(text) else "home_repair"
-    urgent = bool(_URGENT.search(text))
-    lines = [ctx.t("repair_report", where="“公共报修”" if kind == "common_repair" else "“室内报修”")]
+    kind = repair_kind(ctx)
+    urgent = bool(_concept(ctx, "URGENT").search(text))
+    where = "“公共报修”" if kind == "common_repair" else "“室内报修”"
+    emergency = ctx.setting("emergency_phone")
     if urgent:
-        lines.append(ctx.t("repair_report_urgent", emergency=ctx.setting("emergency_phone")))
+        # an emergency leads with the 24-hour phone; the form is for following it up
+        lines = [ctx.t("repair_emergency", emergency=emergency)]
+        if _concept(ctx, "LIFE_SAFETY").search(text):
+            lines.append(ctx.t("repair_emergency_life"))
+        lines.append(ctx.t("repair_emergency_also", where=where))
+    else:
+        lines = [ctx.t("repair_report", where=where)]
     lines.append(ctx.t("repair_report_offer"))
     description = None if _JUST_ASKING.match(text) else ctx.text.strip()[:500]
-    return Answer("\n".join(lines), action={
-        "type": "create_ticket", "kind": kind, "urgent": urgent, "description": description})
+    action = {"type": "create_ticket", "kind": kind, "urgent": urgent, "description": description}
+    if urgent and dial(emergency):
+        action["call"] = dial(emergency)  # the client shows a call button first
+    return Answer("\n".join(lines), action=action)
 
 
 @answerer("repair.status")
