@@ -110,6 +110,7 @@ def test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
         "WECHAT_TOKEN": "test-push-token",
         "WECHAT_TEMPLATE_TICKET": "tmpl-ticket",
         "WECHAT_TEMPLATE_FUND": "tmpl-fund",
+        "WECHAT_TEMPLATE_NOTICE": "tmpl-notice",
     }
     config.update(overrides)
     return config

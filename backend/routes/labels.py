@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, missing
 from backend.models import ROOM_KIND_LABELS, ConversationState, Role, RoomKind
 from backend.routes.common import Blueprint
 from backend.rules import fund_rules, ticket_states
+from backend.rules import notices as notice_rules
 from backend.rules.labels import CONVERSATION_STATE_LABELS, INTENT_LABELS, ROLE_LABELS
 from backend.rules.tally import (
     AT_LEAST,
@@ -80,12 +81,16 @@ class LabelsOut(Schema):
     fund_rule = _codes("fund decision rules")
     fund_status = _codes("fund proposal statuses")
     fund_outcome = _codes("fund vote outcomes")
+    fund_stage = _codes("fund decision steps (公示中, 表决中, 询异期, 已公布)")
+    fund_ballot_kind = _codes("how a ballot was cast (线上, 线下, 委托)")
     fund_choice = _codes("ballot choices")
     fund_basis = _codes("objection bases")
     emergency_case = _codes("emergency cases")
     fund_measure = _codes("what a tally's comparisons measure")
     conversation_state = _codes("chat conversation states")
     bot_intent = _codes("bot intents")
+    notice_category = _codes("notice categories")
+    notice_state = _codes("notice states (staff)")
     thresholds = fields.Nested(ThresholdsOut, required=True)
 
 
@@ -113,12 +118,16 @@ def catalogue() -> dict:
         "fund_rule": fund_rules.RULE_LABELS,
         "fund_status": fund_rules.STATUS_LABELS,
         "fund_outcome": fund_rules.OUTCOME_LABELS,
+        "fund_stage": fund_rules.STAGE_LABELS,
+        "fund_ballot_kind": fund_rules.BALLOT_KIND_LABELS,
         "fund_choice": fund_rules.CHOICE_LABELS,
         "fund_basis": fund_rules.BASIS_LABELS,
         "emergency_case": fund_rules.EMERGENCY_CASES,
         "fund_measure": fund_rules.MEASURE_LABELS,
         "conversation_state": {s.value: CONVERSATION_STATE_LABELS[s.value] for s in ConversationState},
         "bot_intent": INTENT_LABELS,
+        "notice_category": notice_rules.CATEGORY_LABELS,
+        "notice_state": notice_rules.STATE_LABELS,
         "thresholds": {
             "quorum": _threshold(QUORUM, AT_LEAST),
             "civil_code_use": _civil("civil_code_use"),

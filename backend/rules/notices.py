@@ -19,3 +19,11 @@ SOURCE_LABELS: dict[str, str] = {
     "fund_statement": "维修资金月度公示（自动）",
     "fund_result": "表决结果（自动）",
 }
+
+# What staff see of a notice's life (services/notices/staff.py ``state_of``).
+STATE_LABELS: dict[str, str] = {
+    "scheduled": "待发布",
+    "shown": "展示中",
+    "expired": "已过期",
+    "withdrawn": "已撤回",
+}

@@ -54,8 +54,10 @@ def create_notice(community_id: int, *, title: str, body: str, category: str,
                   publish_at: datetime | None = None, expires_at: datetime | None = None,
                   attachment_ids: list[int] | None = None, created_by: User | None = None,
                   source: str = "staff", source_key: str | None = None,
-                  now: datetime | None = None) -> Notice:
-    """Record a notice and schedule its subscribe messages for its publish time."""
+                  announce: bool = True, now: datetime | None = None) -> Notice:
+    """Record a notice and schedule its subscribe messages for its publish time
+    (``announce=False``: on the board only, for notices whose news already went out
+    another way or that are not urgent, as the system's own)."""
     now = now or utcnow()
     title, body = (title or "").strip(), (body or "").strip()
     problems = {}
@@ -84,15 +86,17 @@ def create_notice(community_id: int, *, title: str, body: str, category: str,
     notice = Notice(community_id=community_id, title=title, body=body, category=category,
                     source=source, source_key=source_key, pinned=bool(pinned),
                     publish_at=publish_at, expires_at=expires_at, created_at=now,
-                    created_by_id=created_by.id if created_by else None)
+                    created_by_id=created_by.id if created_by else None,
+                    announced_at=None if announce else now)
     notice.buildings = [NoticeBuilding(building_id=b)
                         for b in _building_ids(community_id, building_ids or [])]
     notice.attachments = [NoticeAttachment(attachment_id=a.id, position=i)
                           for i, a in enumerate(attachments)]
     db.session.add(notice)
     db.session.flush()
-    enqueue("notices.announce", notice.id, key=f"notice-announce-{notice.id}",
-            run_after=publish_at)
+    if announce:
+        enqueue("notices.announce", notice.id, key=f"notice-announce-{notice.id}",
+                run_after=publish_at)
     return notice
 
 

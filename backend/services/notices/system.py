@@ -42,7 +42,9 @@ def _post(community_id: int, source_key: str, **fields) -> Notice:
 
     try:
         with db.session.begin_nested():
-            return create_notice(community_id, source_key=source_key, **fields)
+            # on the board without subscribe messages: owners hear of a vote's result
+            # through fund.notify already, and statements are not urgent news
+            return create_notice(community_id, source_key=source_key, announce=False, **fields)
     except IntegrityError:
         return _existing(source_key)
 
@@ -61,7 +63,9 @@ def _changed_key(community_id: int, source: str, digest: str) -> str | None:
 
 
 def _money(value) -> str:
-    return f"{value:,.2f}"
+    from backend.rules.money import format_yuan
+
+    return format_yuan(value)
 
 
 # ------------------------------------------------------------------ fund votes
@@ -88,7 +92,7 @@ def fund_result_text(proposal: FundProposal, stage: str) -> tuple[str, str]:
     stage_label = STAGES[stage]
     title = f"表决结果（{stage_label}）：{proposal.title}"[:100]
     lines = [f"{scope_label(proposal)}业主：“{proposal.title}”（拟使用维修资金"
-             f"{_money(proposal.amount)}元）表决已结束。"]
+             f"{_money(proposal.amount)}）表决已结束。"]
     if tally.outcome == WITHDRAWN:
         lines.append("结果：已撤回（提前终止表决，不视为通过，不会据此使用维修资金）。")
     else:
@@ -169,16 +173,16 @@ def post_fund_statement(community: Community, now: datetime | None = None) -> No
     fund = fund_balance(community.id, recent=10)
     as_of = fund.as_of.isoformat() if fund.as_of else ""
     lines = [f"{community.name}全体业主：截至{as_of}，本小区专项维修资金情况如下：",
-             f"· 累计收入：{_money(fund.total_in)}元",
-             f"· 累计支出：{_money(fund.total_out)}元",
-             f"· 结余：{_money(fund.balance)}元"]
+             f"· 累计收入：{_money(fund.total_in)}",
+             f"· 累计支出：{_money(fund.total_out)}",
+             f"· 结余：{_money(fund.balance)}"]
     if fund.recent:
         lines.append("最近收支：")
         for line in fund.recent:
             sign = "收入" if line.amount > 0 else "支出"
             where = f"（{line.building}栋）" if line.building else ""
             lines.append(f"· {line.date.isoformat()} {line.description}{where} "
-                         f"{sign}{_money(abs(line.amount))}元")
+                         f"{sign}{_money(abs(line.amount))}")
     lines.append("明细可在小程序“维修资金”中查看。")
     return _post(community.id, key, title="维修资金使用情况公示", body="\n".join(lines),
                  category="fund", source="fund_ledger", now=now)
