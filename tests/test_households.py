@@ -238,3 +238,21 @@ def test_an_owner_unbinds_and_the_members_stay(client, home, invite, login):
         "building": "1", "unit": "1", "number": "101", "owner_name": "张三", "phone": "13900000001"})
     assert rebound.status_code == 201 and my_rooms(client, headers) == [room]
     assert len(household(client, headers, room)["members"]) == 1
+
+
+def test_the_bot_tells_a_member_nothing_of_the_bills_until_allowed(client, app, community, home, invite, login):
+    headers, room = home
+    due = local_today() - timedelta(days=40)
+    _import(app, community, bills=[f"1,1,101,{due:%Y-%m},275.80,0,{due.isoformat()}"])
+    member = login("family-h")
+    join(client, member, invite(headers, room, "family")["code"])
+
+    def ask():
+        reply = client.post("/api/v1/bot/ask", headers=member, json={"text": "我欠费了吗"})
+        assert reply.status_code == 200
+        return reply.json["answer"]
+
+    assert "275.80" not in ask() and "业主" in ask()
+    mid = household(client, headers, room)["members"][0]["id"]
+    client.patch(f"/api/v1/households/{room}/members/{mid}", headers=headers, json={"bills_allowed": True})
+    assert "275.80" in ask()

@@ -11,6 +11,7 @@ from backend.rules.fees import fee_for
 from backend.services.bot_answers.base import Context, answerer, area, money, no_room
 from backend.services.community import fee_standards
 from backend.services.fees import arrears_for, as_line, bills_for_rooms, room_fees
+from backend.services.permissions import may_see_bills
 from backend.timeutil import local_today
 
 PERIOD_WORDS = (("quarter", r"季"), ("half_year", r"半年"), ("year", r"年"))
@@ -91,7 +92,9 @@ def fee_amount(ctx: Context) -> str:
 def fee_arrears(ctx: Context) -> str:
     if not ctx.asker.rooms:
         return no_room(ctx, "欠费")
-    rooms = {r.id: r for r in ctx.asker.rooms}
+    rooms = {r.id: r for r in ctx.asker.rooms if may_see_bills(ctx.asker.user, r)}
+    if not rooms:  # a family member or tenant the owner has not allowed bills
+        return "该房屋的账单仅业主本人可以查看；如需代缴，请业主在“我的房屋”中为您开通查看账单。"
     bills = bills_for_rooms(list(rooms))
     if not bills:
         return ctx.t("fee_arrears_no_bills", phone=ctx.setting("office_phone"))
