@@ -270,3 +270,23 @@ def test_a_closed_vote_posts_its_result_with_figures_to_its_scope(app, client, o
 
         again = post_fund_result(db.session.get(FundProposal, proposal["id"]), stage="final")
         assert again.id == result["id"]  # once per stage
+
+
+def test_the_bot_answers_outage_and_notice_questions_from_the_askers_notices(
+        app, client, community, owner, staff):
+    desk, zhang, zhao = staff("desk"), owner("O-1"), owner("O-4")
+
+    def ask(headers, text):
+        response = client.post("/api/v1/bot/ask", json={"text": text}, headers=headers)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    none = ask(zhang, "明天停水吗")
+    assert none["intent"] == "notice.recent" and "目前没有停水停电的通知" in none["answer"]
+    _publish(client, desk, building_ids=[_building_id(app, community, "1")])
+    _publish(client, desk, title="中秋游园会", category="event", body="9月17日晚在中心广场")
+    answer = ask(zhang, "明天停水吗")["answer"]
+    assert "1栋停水通知" in answer and "9:00-12:00" in answer and "游园会" not in answer
+    assert "1栋停水通知" not in ask(zhao, "什么时候停水")["answer"]  # not their building
+    recent = ask(zhao, "最近有什么通知")["answer"]
+    assert "中秋游园会" in recent and "1栋停水通知" not in recent

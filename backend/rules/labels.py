@@ -33,6 +33,7 @@ INTENT_LABELS: dict[str, str] = {
     "fund.rule": "维修资金规则",
     "fund.balance": "维修资金余额",
     "fund.vote": "维修资金表决",
+    "notice.recent": "公告通知",
     "repair.report": "报事报修",
     "repair.status": "维修进度",
     "complaint": "投诉",

@@ -17,6 +17,7 @@ from flask import current_app
 from backend.bot.matcher import DEFAULT_RULES, UNKNOWN, Match, RuleBook
 from backend.models import User
 from backend.services.bot_answers import fees, fund, general, repairs  # noqa: F401 - register
+from backend.services.bot_answers import notices as _notices  # noqa: F401,E402 - register
 from backend.services.bot_answers.base import ANSWERERS, Answer, Asker, Context, build_answer
 from backend.services.community import community_by_id, only_community
 from backend.services.permissions import bound_rooms, home_community, staff_community_ids
