@@ -133,3 +133,26 @@ def test_score_weights_and_missing_figures():
     assert service_score(None, 0.75, None) == 75.0  # only on-time known
     assert service_score(None, None, None) is None
     assert star_grade(None) is None
+
+
+def test_an_overdue_unresolved_ticket_counts_against_on_time_in_its_month(client, staff, app, community):
+    """Reported an hour ago and still not accepted (30 minutes allowed): it is overdue
+    now, so the month's on-time rate counts it as late before its 24 h have passed."""
+    from backend.models import utcnow
+
+    now = utcnow()
+    created = now - timedelta(hours=1)
+    month = created.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m")
+    with app.app_context():
+        db.session.add_all([
+            _ticket(community["id"], created, "home_repair", "submitted"),
+            _ticket(community["id"], created, "home_repair", "resolved",
+                    accepted=created + timedelta(minutes=5), resolved=created + timedelta(minutes=50)),
+            # accepted in time, due in 23 hours: nothing is late yet
+            _ticket(community["id"], created, "home_repair", "in_progress",
+                    accepted=created + timedelta(minutes=5)),
+        ])
+        db.session.commit()
+    report = client.get(f"/api/v1/reports/service?month={month}", headers=staff("manager")).json
+    assert report["on_time"] == {"decided": 2, "on_time": 1}
+    assert report["on_time_rate"] == 0.5

@@ -197,3 +197,13 @@ def test_a_deadline_is_met_missed_or_not_known_yet():
     assert ts.on_time(due, due, due + timedelta(days=9)) is True  # done at the deadline
     assert ts.on_time(due, due + second, due + second) is False  # done late
     assert ts.on_time(due, due - second, due - second) is True
+
+
+def test_an_overdue_ticket_is_late_for_the_report_before_its_resolution_deadline():
+    due = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    accept_due = due - timedelta(hours=23, minutes=30)
+    now = accept_due + timedelta(minutes=1)  # not accepted in time; 23 hours left to resolve
+    assert ts.resolved_on_time("submitted", accept_due, due, None, now) is False
+    assert ts.resolved_on_time("accepted", accept_due, due, None, now) is None
+    assert ts.resolved_on_time("resolved", accept_due, due, due - timedelta(hours=1), now) is True
+    assert ts.resolved_on_time("in_progress", accept_due, due, None, due + timedelta(seconds=1)) is False

@@ -128,14 +128,16 @@ class Ticket(Base):
 
     @hybrid_method
     def resolved_on_time(self, now: datetime) -> bool | None:
-        """Resolved by ``due_at`` (``rules.ticket_states.on_time``): None while that is
-        not known yet; unresolved past the deadline counts as late."""
-        return rules.on_time(self.due_at, self.resolved_at, now)
+        """Resolved by ``due_at`` (``rules.ticket_states.resolved_on_time``): None while
+        that is not known yet; overdue and unresolved counts as late."""
+        return rules.resolved_on_time(self.status, self.accept_due_at, self.due_at,
+                                      self.resolved_at, now)
 
     @resolved_on_time.inplace.expression
     @classmethod
     def _resolved_on_time_expression(cls, now: datetime):
-        return _on_time_sql(cls.due_at, cls.resolved_at, now)
+        return case((cls.resolved_at.is_not(None), cls.resolved_at <= cls.due_at),
+                    (or_(cls.is_overdue(now), cls.due_at < now), false()), else_=null())
 
     @hybrid_method
     def accepted_on_time(self, now: datetime) -> bool | None:

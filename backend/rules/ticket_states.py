@@ -281,6 +281,22 @@ def is_overdue(status: TicketStatus | str, accept_due_at: datetime | None,
     return overdue_reason(status, accept_due_at, due_at, now) is not None
 
 
+def resolved_on_time(status: TicketStatus | str, accept_due_at: datetime | None,
+                     due_at: datetime, resolved_at: datetime | None,
+                     now: datetime) -> bool | None:
+    """The monthly report's on-time outcome of a ticket: True when resolved by its due
+    time, False when resolved after it or when it is overdue now (``is_overdue``: not
+    accepted in time, or not resolved in time) or unresolved past its due time, None
+    while nothing is late yet. An overdue ticket counts against on-time in its month
+    (the month it was reported in) at once, not only once its resolution deadline
+    passes; resolved later by its due time it counts as on time again."""
+    if resolved_at is not None:
+        return resolved_at <= due_at
+    if is_overdue(status, accept_due_at, due_at, now) or now > due_at:
+        return False
+    return None
+
+
 def on_time(due_at: datetime, done_at: datetime | None, now: datetime) -> bool | None:
     """Whether a deadline was met: True when done by it, False when done after it or
     still not done once it has passed, None while it is still ahead (the monthly

@@ -4,9 +4,11 @@ graded in stars as in the seed city's practice (DOMAIN.md).
 
 The month's cohort is the tickets *created* in that month (Asia/Shanghai calendar).
 Cancelled and rejected tickets count in the totals but not in the rates.
-- on-time rate: of the tickets whose outcome is known (resolved, or past their due
-  time), the share resolved by their due time (``Ticket.resolved_on_time``); a
-  reopened ticket counts by its final resolution.
+- on-time rate: of the tickets whose outcome is known (resolved, overdue now, or
+  past their due time), the share resolved by their due time
+  (``Ticket.resolved_on_time`` → ``rules.ticket_states.resolved_on_time``): an
+  overdue ticket (not accepted in time, or not resolved in time) counts against
+  on-time in its month at once; a reopened ticket counts by its final resolution.
 - accept on-time rate: the same for acceptance within the accept limit (30 min;
   ``Ticket.accepted_on_time``).
 - average rating and satisfaction rate (ratings 4-5 over all ratings).
