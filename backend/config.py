@@ -88,6 +88,18 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "ATTACHMENT_MAX_PAGES": _int(env.get("ATTACHMENT_MAX_PAGES"), 200),
         "ATTACHMENT_IMAGE_PX": _int(env.get("ATTACHMENT_IMAGE_PX"), 2560),
         "RATELIMIT_TICKETS": env.get("RATELIMIT_TICKETS", "30 per hour"),
+        # WeChat Pay API v3 (backend/wechatpay.py); the app id is WECHAT_APPID
+        "PAYMENT_ENABLED": _bool(env.get("PAYMENT_ENABLED"), False),
+        # development only: no WeChat; the pay page's confirmation posts a signed notice
+        "PAYMENT_DEV_STANDIN": _bool(env.get("PAYMENT_DEV_STANDIN"), app_env != "production"),
+        "WECHATPAY_MCHID": env.get("WECHATPAY_MCHID", ""),
+        "WECHATPAY_SERIAL_NO": env.get("WECHATPAY_SERIAL_NO", ""),
+        "WECHATPAY_PRIVATE_KEY_PATH": env.get("WECHATPAY_PRIVATE_KEY_PATH", ""),
+        "WECHATPAY_APIV3_KEY": env.get("WECHATPAY_APIV3_KEY", ""),
+        "WECHATPAY_PUBLIC_KEY_PATH": env.get("WECHATPAY_PUBLIC_KEY_PATH", ""),
+        "WECHATPAY_PUBLIC_KEY_ID": env.get("WECHATPAY_PUBLIC_KEY_ID", ""),
+        "WECHATPAY_NOTIFY_URL": env.get("WECHATPAY_NOTIFY_URL", ""),
+        "PAYMENT_PENDING_MINUTES": _int(env.get("PAYMENT_PENDING_MINUTES"), 15),
     }
 
 
@@ -152,5 +164,8 @@ def check_production(config: dict) -> None:
         problems.append("DEV_LOGIN must be off in production")
     if not config.get("DATABASE_URL"):
         problems.append("DATABASE_URL must be set in production")
+    from backend.wechatpay import settings_problems
+
+    problems.extend(settings_problems(config))
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))

@@ -19,6 +19,7 @@ JOB_MODULES = [
     "backend.jobs.chat",
     "backend.jobs.attachments",
     "backend.jobs.notices",
+    "backend.jobs.payments",
 ]
 
 
