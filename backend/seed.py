@@ -55,6 +55,7 @@ SEED_HOOKS: list[str] = []
 SEED_HOOKS.append("backend.seed:seed_demo_fund")
 SEED_HOOKS.append("backend.seed:seed_demo_tickets")
 SEED_HOOKS.append("backend.seed:seed_demo_chat")
+SEED_HOOKS.append("backend.services.notices.demo:seed_demo_notices")
 
 
 def demo_ledger_csv() -> str:

@@ -16,6 +16,8 @@ const routes = [
   { path: "/fund", name: "fund", title: "维修资金", load: page("fund"), section: "/fund", roles: ["committee", "manager"] },
   { path: "/fund/new", name: "fund-new", title: "新建维修资金事项", load: page("fund_new"), section: "/fund", roles: ["committee", "manager"] },
   { path: "/fund/:id", name: "proposal", title: "事项详情", load: page("proposal"), section: "/fund", roles: ["committee", "manager"] },
+  { path: "/notices", name: "notices", title: "公告管理", load: page("notices"), section: "/notices", roles: ["desk", "manager", "committee"] },
+  { path: "/notices/new", name: "notice-new", title: "发布公告", load: page("notice_new"), section: "/notices", roles: ["desk", "manager", "committee"] },
   { path: "/report", name: "report", title: "月度服务报表", load: page("report"), section: "/report", roles: ["manager", "committee"] },
   { path: "/notifications", name: "notifications", title: "消息通知", load: page("notifications"), section: "/notifications" },
   { path: "/home", name: "home", title: "工作台", load: page("home") },

@@ -19,7 +19,7 @@ const routes = [
   { path: "/login", name: "login", title: "登录", load: page("login"), public: true, bare: true },
   { path: "/bind", name: "bind", title: "绑定房屋", load: page("bind"), parent: "/me" },
   { path: "/rooms", name: "rooms", title: "我的房屋", load: page("rooms"), parent: "/me" },
-  { path: "/join", name: "join", title: "加入房屋", load: page("join"), parent: "/rooms" },
+  { path: "/join", name: "join", title: "加入房屋", load: page("join"), parent: "/rooms", public: true },
   { path: "/home", name: "home", title: "阳光物业", load: page("home"), tab: "/home" },
   { path: "/report", name: "report", title: "报事报修", load: page("report"), parent: "/home" },
   { path: "/tickets", name: "tickets", title: "我的工单", load: page("tickets"), tab: "/tickets" },
@@ -30,6 +30,8 @@ const routes = [
   { path: "/fund/:id", name: "proposal", title: "表决详情", load: page("proposal"), parent: "/fund" },
   { path: "/fund/:id/vote", name: "vote", title: "参与表决", load: page("vote"), parent: "/fund" },
   { path: "/chat", name: "chat", title: "在线客服", load: page("chat"), tab: "/chat" },
+  { path: "/notices", name: "notices", title: "公告", load: page("notices"), parent: "/home" },
+  { path: "/notices/:id", name: "notice", title: "公告详情", load: page("notice"), parent: "/notices" },
   { path: "/notifications", name: "notifications", title: "消息通知", load: page("notifications"), parent: "/me" },
   { path: "/me", name: "me", title: "我的", load: page("me"), tab: "/me" },
 ];

@@ -45,6 +45,8 @@ export function linkToRoute(link) {
   if (m) return `/tickets/${m[1]}`;
   m = /fund(?:-proposals)?\/(\d+)/.exec(text) || /fund[^?]*\?(?:.*&)?id=(\d+)/.exec(text);
   if (m) return `/fund/${m[1]}`;
+  m = /notices?\/(\d+)/.exec(text);
+  if (m) return `/notices/${m[1]}`;
   if (/chat|conversation/.test(text)) return "/chat";
   if (/bill|fee/.test(text)) return "/bills";
   return null;

@@ -1,5 +1,5 @@
-// 首页: who and where I am, notices that need me (votes open, arrears, new messages)
-// and the shortcuts residents use most.
+// 首页: who and where I am, notices that need me (the notice board, votes open,
+// arrears, new messages) and the shortcuts residents use most.
 
 import { h, icon, loading } from "../../shared/dom.js";
 import { money, remaining, roomLabel, shortDateTime } from "../../shared/format.js";
@@ -50,12 +50,22 @@ export default async function render(ctx) {
       h("h2", { class: "card-title", id: "home-notices", text: "通知公告" }), notices));
 
   const opts = { signal: ctx.signal };
-  const [proposals, bills, notes] = await Promise.all([
+  const [board, proposals, bills, notes] = await Promise.all([
+    rooms.length ? quietly(api.get("/api/v1/notices", { limit: 5 }, opts)) : null,
     quietly(api.get("/api/v1/fund-proposals", { limit: 20 }, opts)),
     rooms.length ? quietly(api.get("/api/v1/fees/bills", undefined, opts)) : null,
     quietly(api.get("/api/v1/notifications", { limit: 3 }, opts)),
   ]);
   const items = [];
+  // The notice board first: pinned and newest, unread ones marked.
+  for (const n of (board && board.items) || []) {
+    items.push(notice(`#/notices/${n.id}`, n.read ? n.category_label : `未读·${n.category_label}`, n.title,
+      `${shortDateTime(n.publish_at)}${n.pinned ? " · 置顶" : ""}`, n.read ? "gray" : "red"));
+  }
+  if (board && board.items.length) {
+    items.push(h("a", { class: "notice-more", href: "#/notices", id: "home-all-notices",
+      text: board.unread ? `全部公告（${board.unread} 条未读）›` : "全部公告 ›" }));
+  }
   for (const p of (proposals && proposals.items) || []) {
     if (p.status !== "voting") continue;
     items.push(notice(`#/fund/${p.id}`, "表决", p.title,

@@ -1,0 +1,24 @@
+// A notice's attachments, shared by the phone app and the desk: images shown inline,
+// PDFs opened in a new tab, both fetched with the bearer token (blob: URLs).
+
+import { h } from "./dom.js";
+import { imageLoader } from "./api.js";
+
+export function attachmentList(api, notice, signal) {
+  if (!notice.attachments || !notice.attachments.length) return null;
+  const images = imageLoader(api, signal);
+  return h("div", { class: "notice-files" }, notice.attachments.map((a) => {
+    if (a.content_type.startsWith("image/")) {
+      const img = h("img", { class: "notice-image", alt: a.name });
+      images.load(a.url).then((url) => { img.src = url; }).catch(() => { img.alt = `${a.name}（加载失败）`; });
+      return img;
+    }
+    const link = h("a", { class: "notice-file", href: "#", text: `📄 ${a.name}${a.pages ? `（${a.pages}页）` : ""}` });
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const blob = await api.blob(a.url, { signal });
+      window.open(URL.createObjectURL(blob), "_blank", "noopener");
+    });
+    return link;
+  }));
+}
