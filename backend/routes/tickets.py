@@ -315,7 +315,8 @@ def follow_ups(args):
 @blp.arguments(AssigneeArgs(), location="query")
 @blp.response(200, AssigneeList)
 def assignees(args):
-    """Staff a ticket can be assigned to (engineers first)."""
+    """The engineers (维修人员) a ticket can be assigned to; empty when the community
+    has none yet."""
     people = ticket_service.assignable_staff(current_user(), args["community_id"])
     return {"items": [{"id": p.id, "name": p.name, "roles": roles} for p, roles in people]}
 

@@ -101,7 +101,10 @@ def _check_assignee(ticket: Ticket, assignee_id: int | None) -> User:
 
 
 def assignable_staff(user: User, community_id: int | None = None) -> list[tuple[User, list[str]]]:
-    """Staff a ticket may be assigned to, engineers first (for the desk's picker)."""
+    """The engineers (维修人员) a ticket may be assigned to, for the desk's picker: the
+    active staff holding the engineer role in the caller's desk/manager communities.
+    Desk, manager and admin accounts are not in it (they are not who goes to fix it;
+    the API still lets a manager be assigned by id, e.g. to take a complaint)."""
     communities = staff_community_ids(user, Role.desk, Role.manager)
     if community_id is not None:
         communities &= {community_id}
@@ -115,5 +118,5 @@ def assignable_staff(user: User, community_id: int | None = None) -> list[tuple[
     people: dict[int, tuple[User, set]] = {}
     for person, role in rows:
         people.setdefault(person.id, (person, set()))[1].add(role.value)
-    ordered = sorted(people.values(), key=lambda item: ("engineer" not in item[1], item[0].id))
-    return [(person, sorted(roles)) for person, roles in ordered]
+    return [(person, sorted(roles)) for person, roles in people.values()
+            if Role.engineer.value in roles]

@@ -4,7 +4,7 @@
 import { busy, errorBox, field, h, icon, toast } from "../../shared/dom.js";
 import { dateTime, remaining } from "../../shared/format.js";
 import { imageLoader } from "../../shared/api.js";
-import { label, openTicketStatuses, ROLE, TICKET_ACTION, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
+import { label, openTicketStatuses, TICKET_ACTION, TICKET_KIND, TICKET_STATUS } from "../../shared/labels.js";
 import { api, hasRole, loadMe, refreshCounts, setActions, setTitle } from "../core.js";
 import { personName, photoGrid, ratingOf, timeline } from "../../shared/ticketview.js";
 import { assigneeId } from "./tickets.js";
@@ -76,14 +76,18 @@ export default async function render(ctx) {
           }
           run(go, "assign", { assignee_id: Number(sel.value) });
         });
+        const none = h("p", { class: "field-hint", id: "no-engineers", hidden: true,
+          text: "本小区还没有维修人员（工程维修）账号，暂时无法派单；请管理员先添加维修人员。" });
         loadAssignees().then((people) => {
-          sel.replaceChildren(h("option", { value: "", text: people.length ? "选择维修人员" : "没有可派单的人员" }),
+          // the list holds engineers only (the server's rule); say so when there are none
+          sel.replaceChildren(h("option", { value: "", text: people.length ? "选择维修人员" : "暂无维修人员" }),
             ...people.map((p) => h("option", {
-              value: String(p.id), selected: p.id === assigneeId(t),
-              text: `${p.name}（${(p.roles || []).map((r) => label(ROLE, r)).join("、")}）`,
+              value: String(p.id), selected: p.id === assigneeId(t), text: p.name || p.username || `#${p.id}`,
             })));
+          none.hidden = people.length > 0;
+          sel.disabled = go.disabled = !people.length;
         }).catch((error) => status.replaceChildren(errorBox(error)));
-        panel.append(h("div", { class: "assign-row" }, field("维修人员", sel), go));
+        panel.append(h("div", { class: "assign-row" }, field("维修人员", sel), go), none);
         continue;
       }
       const b = h("button", { type: "button", class: ["btn", ACTION_STYLE[action] || "btn-plain"], dataset: { action } }, label(TICKET_ACTION, action));
