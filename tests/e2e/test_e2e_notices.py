@@ -34,7 +34,7 @@ def test_a_building_notice_is_read_by_its_resident_and_counted_at_the_desk(open_
 
     resident = open_page("phone", "resident 李娜")
     phone_login(resident, "李娜")
-    item = resident.locator(".notice-item", has_text=TITLE)
+    item = resident.locator(".notice-item[href^='#/notices/']", has_text=TITLE)
     expect(item).to_contain_text("未读")
     item.click()
     expect(resident.locator("#nav-title")).to_have_text("公告详情")

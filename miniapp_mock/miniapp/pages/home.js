@@ -75,6 +75,7 @@ export default async function render(ctx) {
     items.push(notice("#/bills", "欠费", `您有逾期未缴物业费 ${money(bills.arrears_yuan)}`, "点击查看账单明细", "orange"));
   }
   for (const n of (notes && notes.items) || []) {
+    if (String(n.kind).startsWith("notice_") && board) continue; // the board above shows it
     const route = linkToRoute(n.link) || "/notifications";
     items.push(notice(`#${route}`, n.read ? "消息" : "新消息", n.title, shortDateTime(n.created_at), n.read ? "gray" : "red"));
   }
