@@ -302,10 +302,17 @@ def import_fund_ledger_command(csv_file: Path, community_name: str | None):
               help="shortest civil-code voting window (days, ≥ 3)")
 @click.option("--publicity-days", type=int, default=None,
               help="shortest publicity of a result before payment (days, ≥ 3)")
+@click.option("--notice-days", type=int, default=None,
+              help="shortest publicity of a proposal before voting opens (公示, days, ≥ 3)")
+@click.option("--query-days", type=int, default=None,
+              help="query window after the preliminary result (询异, days, ≥ 1)")
+@click.option("--allow-change/--no-allow-change", default=None,
+              help="civil-code votes: an owner may change a cast ballot once")
 @click.option("--community", "community_name", default=None)
 @with_appcontext
 def set_fund_rule_command(objection_threshold, objection_basis, objection_days, vote_days,
-                          publicity_days, community_name):
+                          publicity_days, community_name, notice_days=None, query_days=None,
+                          allow_change=None):
     """Set the community's maintenance-fund rules (every proposal follows them; votes
     already open keep theirs)."""
     from backend.errors import AppError
@@ -317,13 +324,16 @@ def set_fund_rule_command(objection_threshold, objection_basis, objection_days, 
         applied = set_fund_rule(community, objection_threshold=objection_threshold,
                                 objection_basis=objection_basis,
                                 objection_days=objection_days, vote_days=vote_days,
-                                publicity_days=publicity_days)
+                                publicity_days=publicity_days, notice_days=notice_days,
+                                query_days=query_days, allow_change=allow_change)
         db.session.commit()
     except AppError as exc:
         db.session.rollback()
         _fail(exc.message)
     click.echo(f"{community.name}: objection {applied.threshold_text} ({applied.objection_basis}), "
-               f"windows {applied.window_days}, publicity {applied.publicity_days} days")
+               f"windows {applied.window_days}, publicity {applied.publicity_days} days, "
+               f"notice {applied.notice_days} days, queries {applied.query_days} days, "
+               f"change {'allowed' if applied.allow_change else 'not allowed'}")
 
 # --- tickets (报事报修) ---
 @click.command("sweep-photos")

@@ -361,7 +361,11 @@ def fund_proposal(client, committee):
         assert response.status_code == 201, response.json
         if not open:
             return response.json
-        opened = client.post(f"/api/v1/fund-proposals/{response.json['id']}/open", headers=headers)
+        # published (公示) a notice period ago, voting opens now (tests/fund_helpers.py)
+        from tests.fund_helpers import start_published
+
+        start_published(client.application, response.json["id"], token=headers["Authorization"])
+        opened = client.get(f"/api/v1/fund-proposals/{response.json['id']}", headers=headers)
         assert opened.status_code == 200, opened.json
         return opened.json
 

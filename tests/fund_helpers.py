@@ -21,10 +21,12 @@ def user(openid: str) -> User:
 
 def vote_at(app, *, opened: datetime, days: float = 8, rule: str = "objection",
             ballots: tuple[tuple[str, int, str], ...] = (), close: bool = False,
-            by: str = "openid-O-1", **fields) -> int:
+            final: bool = True, by: str = "openid-O-1", **fields) -> int:
     """A vote drafted and opened by committee member ``by`` at ``opened``, closing
     ``days`` later; ``ballots`` = (openid, room id, choice), cast a minute apart
-    after opening; ``close``: closed at its deadline, as the job does. The users
+    after opening; ``close``: closed at its deadline, as the job does, and (``final``)
+    finalised by the committee as the query window ends. Published (公示) the
+    community's notice period before ``opened``, voting starting then. The users
     must exist (sign them in with the ``owner``/``committee`` fixtures first)."""
     with app.app_context():
         opener = user(by)
@@ -35,14 +37,17 @@ def vote_at(app, *, opened: datetime, days: float = 8, rule: str = "objection",
         from backend.services import fund as fund_service
         from backend.services.fund_ballots import cast_ballot
 
-        proposal = fund_service.create_proposal(opener, body, now=opened)
-        fund_service.open_proposal(opener, proposal.id, now=opened)
+        published = opened - timedelta(days=notice_days(proposal_community(opener)))
+        proposal = fund_service.create_proposal(opener, body, now=published)
+        publish_and_start(proposal.id, opener, at=opened)
         for minute, (openid, room_id, choice) in enumerate(ballots, start=1):
             cast_ballot(user(openid), proposal.id, room_id, choice,
                         now=opened + timedelta(minutes=minute))
         if close:
             closes_at = db.session.get(FundProposal, proposal.id).closes_at
             assert fund_service.close_voting(proposal.id, now=closes_at + timedelta(seconds=1))
+            if final:
+                finalise_now(proposal.id, opener)
         db.session.commit()
         return proposal.id
 
@@ -54,11 +59,64 @@ def closing_in(app, seconds: float, *, days: float = 8, **kwargs) -> int:
                    days=days, **kwargs)
 
 
-def close_at_deadline(app, proposal_id: int) -> None:
-    """Close a vote as its job does once ``closes_at`` has come (however far ahead)."""
+def close_at_deadline(app, proposal_id: int, *, final: bool = True,
+                      by: str = "openid-O-1") -> None:
+    """Close a vote as its job does once ``closes_at`` has come (however far ahead);
+    ``final``: the committee member ``by`` finalises it as the query window ends."""
     from backend.services import fund as fund_service
 
     with app.app_context():
         closes_at = db.session.get(FundProposal, proposal_id).closes_at
         assert fund_service.close_voting(proposal_id, now=closes_at + timedelta(seconds=1))
+        if final:
+            finalise_now(proposal_id, user(by))
+        db.session.commit()
+
+
+# ------------------------------------------------------------------ decision steps
+def proposal_community(opener: User):
+    from backend.models import Community
+    from backend.services.fund.access import managing_community_ids
+
+    return db.session.get(Community, min(managing_community_ids(opener)))
+
+
+def notice_days(community) -> int:
+    from backend.services.fund.settings import fund_settings
+
+    return fund_settings(community).notice_days
+
+
+def publish_and_start(proposal_id: int, opener: User, *, at: datetime | None = None) -> None:
+    """Publish a draft (公示) the community's notice period before ``at`` (default
+    now) and start its vote at ``at``, as the start job does: the clock moved through
+    the publicity period. The caller commits."""
+    from backend.services import fund as fund_service
+
+    at = at or utc_now()
+    published = at - timedelta(days=notice_days(db.session.get(FundProposal, proposal_id).community))
+    fund_service.open_proposal(opener, proposal_id, now=published)
+    assert fund_service.start_scheduled(proposal_id, now=max(
+        at, db.session.get(FundProposal, proposal_id).opens_at))
+
+
+def finalise_now(proposal_id: int, committee_member: User) -> None:
+    """Finalise a closed vote as its query window ends (no queries lodged). The
+    caller commits."""
+    from backend.services import fund as fund_service
+
+    proposal = db.session.get(FundProposal, proposal_id)
+    if proposal.finalised_at is None:
+        fund_service.finalise(committee_member, proposal_id, now=proposal.query_ends_at)
+
+
+def start_published(app, proposal_id: int, by: str = "openid-O-1", *,
+                    token: str | None = None) -> None:
+    """A draft published (公示) a notice period ago by ``by`` (or the holder of the
+    ``Authorization`` header ``token``), its vote starting now."""
+    from backend.services.auth import user_from_token
+
+    with app.app_context():
+        opener = user_from_token(token.split()[-1]) if token else user(by)
+        publish_and_start(proposal_id, opener)
         db.session.commit()

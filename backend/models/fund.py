@@ -27,6 +27,7 @@ from backend.models.base import Area, Base, Money, UTCDateTime, str_enum, utcnow
 from backend.models.user import Role
 
 if TYPE_CHECKING:
+    from backend.models.attachment import Attachment
     from backend.models.community import Community
     from backend.models.user import RoomBinding, User
 
@@ -130,11 +131,24 @@ class FundProposal(Base):
     # Owners told (once) that voting opened / the result or emergency use is published.
     open_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 公示 before voting: published at, for ``notice_days`` (voting opens at opens_at)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_days: Mapped[int | None]
+    # civil-code rules: a cast ballot may be changed once (the community's setting,
+    # fixed when voting opens)
+    allow_change: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # 询异: the preliminary result is published at close; queries until query_ends_at;
+    # the committee finalises (the final result frozen and published)
+    query_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     signatures: Mapped[list[FundSignature]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", order_by="FundSignature.id")
     community: Mapped[Community] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    files: Mapped[list[FundProposalFile]] = relationship(
+        cascade="all, delete-orphan", order_by="FundProposalFile.position")
 
     # The clock rules of a vote, one definition each for Python and SQL: ballots are
     # taken until ``closes_at`` (exclusive); from then on the vote is over, and until
@@ -171,9 +185,9 @@ class FundProposal(Base):
 
     @property
     def publicity_ends_at(self) -> datetime | None:
-        """The end of the publicity period (公示期) of the result or the emergency use,
-        as stored."""
-        start = self.closed_at or self.approved_at
+        """The end of the publicity period (公示期) of the final result or the emergency
+        use, as stored (a preliminary result has none yet)."""
+        start = self.finalised_at or self.approved_at
         return start + timedelta(days=self.publicity_days) if start else None
 
     def payable(self, now: datetime) -> bool:
@@ -182,7 +196,9 @@ class FundProposal(Base):
         once its result has been publicised for the whole period."""
         if not self.decided:
             return False
-        return self.status == ProposalStatus.approved or self.publicity_ends_at <= now
+        if self.status == ProposalStatus.approved:
+            return True
+        return self.publicity_ends_at is not None and self.publicity_ends_at <= now
 
     @hybrid_method
     def opening_due(self, now: datetime) -> bool:
@@ -235,16 +251,35 @@ class FundEligibleRoom(Base):
                     cls.owner_key > 0, binding.owner_id == cls.owner_key)
 
 
+class BallotKind(str, enum.Enum):
+    """How an entry came into the log."""
+
+    online = "online"  # the owner in the app
+    paper = "paper"  # 线下表决: staff or a committee member entered a paper ballot
+    proxy = "proxy"  # 委托投票: the person the owner authorised, in the app
+
+
+class BallotAction(str, enum.Enum):
+    cast = "cast"  # the owner's ballot
+    withdraw = "withdraw"  # objection rule: the objection withdrawn before the deadline
+    change = "change"  # civil-code rules, where the community allows it: the one change
+
+
 class FundBallot(Base):
-    """One owner's choice, covering all their rooms in scope (see FundBallotRoom), and
-    its entry in the hash chain. Final once cast."""
+    """One entry of the hash chain: an owner's choice covering all their rooms in scope
+    (see FundBallotRoom), or a later entry of the same owner that withdraws or changes
+    it (never an edit: the first entry stays in the log). An owner has at most one
+    entry of each action (the database's unique key)."""
 
     __tablename__ = "fund_ballot"
     __table_args__ = (
-        UniqueConstraint("proposal_id", "voter_key"),
+        UniqueConstraint("proposal_id", "voter_key", "action"),
         UniqueConstraint("proposal_id", "seq"),
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("voter_key > 0", name="developer_cannot_vote"),
+        CheckConstraint("kind <> 'paper' OR (entered_by_id IS NOT NULL OR photo_sha256 IS NOT NULL)",
+                        name="paper_has_entry"),
+        CheckConstraint("kind <> 'proxy' OR proxy_id IS NOT NULL", name="proxy_has_authority"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,9 +293,33 @@ class FundBallot(Base):
     digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[BallotKind] = mapped_column(str_enum(BallotKind, "fund_ballot_kind"),
+                                             default=BallotKind.online, server_default="online")
+    action: Mapped[BallotAction] = mapped_column(str_enum(BallotAction, "fund_ballot_action"),
+                                                 default=BallotAction.cast, server_default="cast")
+    # paper ballots: who entered it and the photo of the signed sheet (its digest hashed)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    entered_by_name: Mapped[str | None] = mapped_column(String(64))
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="SET NULL"))
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    proxy_id: Mapped[int | None] = mapped_column(ForeignKey("fund_proxy.id", ondelete="SET NULL"))
 
     rooms: Mapped[list[FundBallotRoom]] = relationship(
         back_populates="ballot", order_by="FundBallotRoom.room_id")
+
+    def chain_extra(self) -> dict:
+        """What the digest covers beyond a plain online ballot (rules/fund_chain.py):
+        empty for one, so ballots cast before these kinds existed verify unchanged."""
+        extra: dict = {}
+        if self.kind != BallotKind.online:
+            extra["kind"] = self.kind.value
+        if self.action != BallotAction.cast:
+            extra["action"] = self.action.value
+        if self.kind == BallotKind.paper:
+            extra.update(entered_by=self.entered_by_id, photo=self.photo_sha256)
+        if self.kind == BallotKind.proxy:
+            extra.update(proxy=self.proxy_id, by=self.user_id)
+        return extra
 
     @property
     def snapshot_rooms(self) -> list[FundEligibleRoom]:
@@ -272,6 +331,69 @@ class FundBallot(Base):
         """The owner of record who cast it, as the snapshot names them."""
         rooms = self.snapshot_rooms
         return rooms[0].owner_name if rooms else None
+
+
+class FundProxy(Base):
+    """委托投票: an owner authorises another user of the app to vote for their rooms in
+    one proposal, with the signed 授权委托书 as an attachment. Revoked (``revoked_at``)
+    or spent once either of them has voted."""
+
+    __tablename__ = "fund_proxy"
+    __table_args__ = (
+        CheckConstraint("voter_key > 0", name="voter_key_positive"),
+        CheckConstraint("owner_user_id <> proxy_user_id", name="not_self"),
+        Index("ix_fund_proxy_proposal_id_voter_key", "proposal_id", "voter_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("fund_proposal.id", ondelete="CASCADE"))
+    voter_key: Mapped[int]  # the owner of record (snapshot owner_key)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    proxy_user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="SET NULL"))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    proxy_user: Mapped[User] = relationship(foreign_keys=[proxy_user_id])
+
+
+class CommentStage(str, enum.Enum):
+    publicity = "publicity"  # 公示期 questions on the plan
+    query = "query"  # 询异: a query on the preliminary result
+
+
+class FundComment(Base):
+    """An owner's question during the publicity period, or a query on the preliminary
+    result, and the committee's answer. Shown to the owners in scope and staff."""
+
+    __tablename__ = "fund_comment"
+    __table_args__ = (Index("ix_fund_comment_proposal_id_stage", "proposal_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("fund_proposal.id", ondelete="CASCADE"))
+    stage: Mapped[CommentStage] = mapped_column(str_enum(CommentStage, "fund_comment_stage"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FundProposalFile(Base):
+    """A file of the plan (维修方案, budget, quotation) attached to a proposal."""
+
+    __tablename__ = "fund_proposal_file"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("fund_proposal.id", ondelete="CASCADE"), primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachment.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    attachment: Mapped[Attachment] = relationship()
 
 
 class FundBallotRoom(Base):

@@ -1,6 +1,8 @@
 """Schema fields, pagination and helpers shared by the route modules."""
 from __future__ import annotations
 
+import re
+
 import base64
 import binascii
 from decimal import Decimal
@@ -94,13 +96,28 @@ def _yuan_amount(value: Decimal) -> None:
         raise ValidationError("金额最多两位小数")
 
 
+class _Yuan(fields.Decimal):
+    """The one parser of amounts people type: "128000", "128,000" or "128,000.50"
+    (thousands separators only in groups of three), read exactly as a Decimal."""
+
+    GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            text = value.strip().replace("，", ",")
+            if self.GROUPED.match(text):
+                value = text.replace(",", "")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def MoneyIn(**kwargs):  # noqa: N802 - a field factory
-    """A yuan amount in a request: a decimal string such as "128.00" (a JSON number is
-    read exactly too), above 0, at most two places. Documented as a string with a
-    pattern: JSON Schema's minimum/maximum are for numbers."""
-    kwargs["metadata"] = {**MONEY_DOC, "pattern": r"^\d{1,11}(\.\d{1,2})?$",
+    """A yuan amount in a request: a decimal string such as "128.00" or "128,000.00"
+    (a JSON number is read exactly too), above 0, at most two places. Documented as a
+    string with a pattern: JSON Schema's minimum/maximum are for numbers."""
+    kwargs["metadata"] = {**MONEY_DOC,
+                          "pattern": r"^(\d{1,11}|\d{1,3}(,\d{3}){1,3})(\.\d{1,2})?$",
                           **kwargs.get("metadata", {})}
-    return fields.Decimal(as_string=True, validate=_yuan_amount, **kwargs)
+    return _Yuan(as_string=True, validate=_yuan_amount, **kwargs)
 
 
 def RowId(*, min: int = 1, **kwargs):  # noqa: N802 - a field factory

@@ -22,7 +22,9 @@ from backend.models import (
     User,
     utcnow,
 )
+from backend.models.fund import BallotAction, BallotKind, CommentStage
 from backend.routes.common import (
+    AttachmentOut,
     MoneyIn,
     Blueprint,
     LocalDateTime,
@@ -42,11 +44,16 @@ from backend.rules.fund_rules import (
     OUTCOME_LABELS,
     RULE_LABELS,
     STATUS_LABELS,
+    STAGE_LABELS,
+    BALLOT_KIND_LABELS,
+    BALLOT_ACTION_LABELS,
     explain_rule,
 )
 from backend.rules.tally import ALL_CHOICES, BASES, RULES, parse_threshold
 from backend.services import fund as fund_service
 from backend.services import fund_ballots, fund_ledger
+from backend.services.fund import comments as fund_comments
+from backend.services.fund import proxies as fund_proxies
 from backend.timeutil import LOCAL_TZ
 
 blp = Blueprint("fund", __name__, url_prefix="/api/v1", description="维修资金表决与账目")
@@ -94,6 +101,10 @@ class FundProposalIn(Schema):
                        "paid; default and minimum: the community's (GET /fund/rules "
                        "`publicity_days`); shorter is 400 `publicity_too_short`"})
     emergency_case = fields.String(load_default=None, validate=validate.OneOf(list(EMERGENCY_CASES)))
+    attachment_ids = fields.List(RowId(strict=True), load_default=list,
+                                 validate=validate.Length(max=20), metadata={
+        "description": "the plan's files (维修方案, budget, quotations), uploaded first with "
+                       "POST /api/v1/attachments"})
 
     @validates("objection_threshold")
     def _threshold(self, value, **kwargs):
@@ -190,6 +201,71 @@ class FundBallotOut(Schema):
     cast_at = LocalDateTime(required=True)
     digest = fields.String(required=True)
     entry_hash = fields.String(required=True)
+    kind = fields.Enum(BallotKind, by_value=True, required=True, metadata={
+        "description": "online | paper (entered from a paper ballot) | proxy"})
+    kind_label = Label(BALLOT_KIND_LABELS, "kind", required=True)
+    action = fields.Enum(BallotAction, by_value=True, required=True, metadata={
+        "description": "cast | withdraw (an objection withdrawn) | change (the one change)"})
+    action_label = Label(BALLOT_ACTION_LABELS, "action", required=True)
+    entered_by = fields.String(allow_none=True, attribute="entered_by_name")
+    photo_sha256 = fields.String(allow_none=True)
+
+
+class FundProxyOut(Schema):
+    id = fields.Integer(required=True)
+    proposal_id = fields.Integer(required=True)
+    proxy_name = fields.String(required=True, attribute="proxy_user.shown_name")
+    document_sha256 = fields.String(required=True)
+    created_at = LocalDateTime(required=True)
+    revoked_at = LocalDateTime(allow_none=True)
+
+
+class FundCommentOut(Schema):
+    id = fields.Integer(required=True)
+    stage = fields.Enum(CommentStage, by_value=True, required=True, metadata={
+        "description": "publicity (a question on the plan) | query (询异 on the result)"})
+    author = fields.String(required=True, attribute="author_name")
+    body = fields.String(required=True)
+    created_at = LocalDateTime(required=True)
+    answer = fields.String(allow_none=True)
+    answered_at = LocalDateTime(allow_none=True)
+
+
+class FundCommentPage(Schema):
+    items = fields.List(fields.Nested(FundCommentOut), required=True)
+
+
+class FundCommentIn(Schema):
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=2000),
+                                                  validate.Regexp(r"\S")])
+
+
+class FundAnswerIn(Schema):
+    answer = fields.String(required=True, validate=[validate.Length(min=1, max=2000),
+                                                    validate.Regexp(r"\S")])
+
+
+class FundPaperBallotIn(Schema):
+    room_id = RowId(required=True, strict=True)
+    choice = fields.String(required=True, validate=validate.OneOf(ALL_CHOICES))
+    photo_id = RowId(required=True, strict=True, metadata={
+        "description": "the photo of the signed ballot, uploaded with POST /api/v1/attachments"})
+
+
+class FundRoomIn(Schema):
+    room_id = RowId(required=True, strict=True)
+
+
+class FundProxyIn(Schema):
+    room_id = RowId(required=True, strict=True)
+    phone = fields.String(required=True, validate=validate.Regexp(r"^\+?\d{5,20}$"), metadata={
+        "description": "the phone number of the proxy's account"})
+    document_id = RowId(required=True, strict=True, metadata={
+        "description": "the signed 授权委托书, uploaded with POST /api/v1/attachments"})
+
+
+class FundFileOut(AttachmentOut):
+    pass
 
 
 class FundProposalOut(Schema):
@@ -235,6 +311,14 @@ class FundProposalOut(Schema):
     ballot_count = fields.Integer(allow_none=True, required=True)
     signatures = fields.List(fields.Nested(FundSignatureOut), required=True,
                              attribute="proposal.signatures")
+    stage = fields.String(required=True, metadata={
+        "description": "draft | publicity (公示中) | voting | query (询异期) | published | approved"})
+    stage_label = Label(STAGE_LABELS, "stage", required=True)
+    published_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.published_at")
+    notice_days = fields.Integer(allow_none=True, required=True, attribute="proposal.notice_days")
+    query_ends_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.query_ends_at")
+    finalised_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.finalised_at")
+    allow_change = fields.Boolean(required=True, attribute="proposal.allow_change")
 
 
 class FundProposalDetailOut(FundProposalOut):
@@ -256,6 +340,27 @@ class FundProposalDetailOut(FundProposalOut):
         "description": "with can_close: closing now would withdraw the proposal (always "
                        "under objection; civil-code rules unless every owner has voted)"})
     paid_yuan = Money(allow_none=True, required=True)
+    can_withdraw = fields.Boolean(required=True)
+    can_change = fields.Boolean(required=True)
+    can_enter_paper = fields.Boolean(required=True)
+    can_ask = fields.Boolean(required=True)
+    can_finalise = fields.Boolean(required=True)
+    can_read_plan = fields.Boolean(required=True)
+    my_proxy = fields.Nested(FundProxyOut, allow_none=True, required=True)
+    proxy_rooms = fields.List(fields.Nested(FundMyRoomOut), required=True, metadata={
+        "description": "rooms the caller votes for as someone's proxy"})
+    files = fields.Method("_files", required=True, metadata={
+        "type": "array", "items": {"type": "object"},
+        "description": "the plan's files (only for owners in scope, staff, committee)"})
+    scope_area_m2 = fields.Decimal(as_string=True, places=2, allow_none=True, required=True)
+    cost_per_m2 = Money(allow_none=True, required=True, metadata={
+        "description": "amount / scope_area_m2, yuan per m²"})
+
+    def _files(self, view):
+        return [AttachmentOut().dump({
+            "id": a.id, "name": a.name, "content_type": a.content_type, "byte_size": a.byte_size,
+            "pages": a.pages, "sha256": a.sha256,
+            "url": f"/api/v1/fund-proposals/{view.proposal.id}/files/{a.id}"}) for a in view.files]
 
 
 class FundProposalPage(Schema):
@@ -603,3 +708,99 @@ def rules(args):
         "publicity_days": settings.publicity_days, "min_voting_days": settings.window_days,
         "headcount_note": HEADCOUNT_NOTE,
     }
+
+
+# ------------------------------------------------------------------ decision steps (#15)
+@blp.route("/fund-proposals/<id:proposal_id>/finalise", methods=["POST"])
+@blp.response(200, FundProposalDetailOut)
+def finalise(proposal_id):
+    """Publish the final result (committee), once the query window is over and every
+    query is answered (else 409 `query_window_open` / `queries_unanswered`)."""
+    user = current_user()
+    proposal = fund_service.finalise(user, proposal_id)
+    return fund_service.detail_of(user, proposal, utcnow())
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/paper-ballots", methods=["POST"])
+@blp.arguments(FundPaperBallotIn)
+@blp.response(201, FundBallotOut)
+def enter_paper_ballot(data, proposal_id):
+    """Enter a paper ballot (线下表决) for a named room (staff or committee), with the
+    photo of the signed sheet. 409 `already_voted` if the owner has voted online."""
+    return fund_ballots.enter_paper_ballot(current_user(), proposal_id, data["room_id"],
+                                           data["choice"], data["photo_id"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/ballots/withdraw", methods=["POST"])
+@blp.arguments(FundRoomIn)
+@blp.response(201, FundBallotOut)
+def withdraw_objection(data, proposal_id):
+    """Withdraw one's objection before the deadline (objection rule): a new log entry."""
+    return fund_ballots.withdraw_objection(current_user(), proposal_id, data["room_id"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/ballots/change", methods=["POST"])
+@blp.arguments(FundBallotIn)
+@blp.response(201, FundBallotOut)
+def change_ballot(data, proposal_id):
+    """Change one's ballot once (civil-code rules, where the community allows it)."""
+    return fund_ballots.change_ballot(current_user(), proposal_id, data["room_id"], data["choice"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/proxy", methods=["POST"])
+@blp.arguments(FundProxyIn)
+@blp.response(201, FundProxyOut)
+def grant_proxy(data, proposal_id):
+    """Authorise another user of the app (by phone) to vote for one's rooms in this
+    proposal, with the signed 授权委托书 (replaces an earlier authority)."""
+    return fund_proxies.grant_proxy(current_user(), proposal_id, data["room_id"], data["phone"],
+                                    data["document_id"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/proxy/revoke", methods=["POST"])
+@blp.arguments(FundRoomIn)
+@blp.response(200, FundProxyOut)
+def revoke_proxy(data, proposal_id):
+    """Revoke the authority before the proxy has voted (else 409 `already_voted`)."""
+    return fund_proxies.revoke_proxy(current_user(), proposal_id, data["room_id"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/comments", methods=["GET"])
+@blp.response(200, FundCommentPage)
+def list_comments(proposal_id):
+    """Questions during the publicity period and queries on the preliminary result,
+    with the committee's answers (owners in scope, staff, committee)."""
+    _, items = fund_comments.comments_of(current_user(), proposal_id)
+    return {"items": items}
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/comments", methods=["POST"])
+@blp.arguments(FundCommentIn)
+@blp.response(201, FundCommentOut)
+def ask(data, proposal_id):
+    """Ask a question (公示期) or lodge a query (询异期) — owners in scope."""
+    return fund_comments.ask(current_user(), proposal_id, data["body"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/comments/<id:comment_id>/answer", methods=["POST"])
+@blp.arguments(FundAnswerIn)
+@blp.response(200, FundCommentOut)
+def answer(data, proposal_id, comment_id):
+    """Answer a question or query (committee)."""
+    return fund_comments.answer(current_user(), proposal_id, comment_id, data["answer"])
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/files/<id:attachment_id>", methods=["GET"])
+@blp.response(200)
+def proposal_file(proposal_id, attachment_id):
+    """One file of the plan (owners in scope, staff, committee)."""
+    from backend.services.attachments import attachment_response
+
+    user = current_user()
+    proposal = fund_service.get_proposal(user, proposal_id)
+    if not fund_comments.may_read_plan(user, proposal):
+        raise NotFound("找不到该文件", code="file_not_found")
+    for link in proposal.files:
+        if link.attachment_id == attachment_id:
+            return attachment_response(link.attachment)
+    raise NotFound("找不到该文件", code="file_not_found")

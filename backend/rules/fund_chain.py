@@ -51,12 +51,19 @@ def genesis_hash(proposal_id: int, rule: str, closes_at: datetime | None, settin
 
 
 def ballot_digest(proposal_id: int, seq: int, voter_key: int, room_ids: Sequence[int],
-                  choice: str, cast_at: datetime, receipt: str) -> str:
-    return _sha256(_canonical({
+                  choice: str, cast_at: datetime, receipt: str,
+                  extra: Mapping | None = None) -> str:
+    """``extra``: how the entry was made when it is not a plain online ballot (paper:
+    who entered it and the photo's sha256; proxy: the authority and who voted; a
+    withdrawal or change). Absent for a plain ballot, so older logs verify as before."""
+    content = {
         "proposal": proposal_id, "seq": seq, "voter": voter_key,
         "rooms": sorted(room_ids), "choice": choice, "cast_at": time_text(cast_at),
         "receipt": receipt,
-    }))
+    }
+    if extra:
+        content["extra"] = dict(extra)
+    return _sha256(_canonical(content))
 
 
 def link_hash(prev_hash: str, proposal_id: int, seq: int, digest: str) -> str:
@@ -75,6 +82,11 @@ class LogEntry:
     digest: str
     prev_hash: str
     entry_hash: str
+    extra: Mapping | None = None
+    # what to call the entry in a report, e.g. "paper ballot entered by 王芳"
+    description: str = "ballot"
+    # withdraws or changes an earlier entry of the same owner: it covers no rooms itself
+    revises: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,11 +120,12 @@ def verify_chain(proposal_id: int, genesis: str, entries: Iterable[LogEntry],
                                     f"{missing} missing: ballot(s) deleted after being cast"))
         expected_seq = entry.seq + 1
         digest = ballot_digest(proposal_id, entry.seq, entry.voter_key, entry.room_ids,
-                               entry.choice, entry.cast_at, entry.receipt)
+                               entry.choice, entry.cast_at, entry.receipt, entry.extra)
         if digest != entry.digest:
             problems.append(Problem("edited", entry.seq,
-                                    f"ballot id {entry.ballot_id} does not match its digest: its "
-                                    f"content (choice, rooms, time or receipt) was changed"))
+                                    f"{entry.description} (id {entry.ballot_id}) does not match its "
+                                    f"digest: its content (choice, rooms, time, receipt, who "
+                                    f"entered it or its photo) was changed"))
         if entry.prev_hash != prev_hash:
             problems.append(Problem("broken_link", entry.seq,
                                     f"ballot id {entry.ballot_id} does not follow the previous "

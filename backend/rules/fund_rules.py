@@ -188,3 +188,50 @@ def explain_rule(rule: str, threshold: Fraction | str = "1/3", basis: str = "eit
 
 HEADCOUNT_NOTE = ("计算人数时，一位产权人拥有多套房屋只算一人；开发商尚未出售的房屋合计算一人。"
                   "面积按不动产登记簿记载的专有部分面积计算。")
+
+
+# ------------------------------------------------------------------ decision steps (#15)
+# The step a decision is at, as owners, the desk and the bot name it. One definition:
+# ``stage_of`` below, from the status as it stands now and whether the result is final.
+STAGE_LABELS: dict[str, str] = {
+    "draft": "草稿",
+    "publicity": "公示中",  # published, owners read the plan and ask; voting not yet open
+    "voting": "表决中",
+    "query": "询异期",  # preliminary result published, queries taken
+    "published": "已公布",  # final result published and frozen
+    "approved": "已批准",  # emergency use
+}
+
+# How a ballot entered the log (what the owner's own ballot shows).
+BALLOT_KIND_LABELS: dict[str, str] = {
+    "online": "线上已投",
+    "paper": "线下已投",
+    "proxy": "委托投票",
+}
+
+BALLOT_ACTION_LABELS: dict[str, str] = {
+    "cast": "投票",
+    "withdraw": "撤回异议",
+    "change": "更改选择",
+}
+
+
+def stage_of(status: str, finalised: bool) -> str:
+    """The decision step of a proposal whose status (as it stands now) is ``status``."""
+    status = getattr(status, "value", status)
+    if status == "scheduled":
+        return "publicity"
+    if status == "closed":
+        return "published" if finalised else "query"
+    return status
+
+
+def cost_per_m2(amount, area):
+    """The amount shared over the scope's area (sum of its rooms' areas), yuan per m²
+    to the cent, half up; None for no area."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    area = Decimal(area or 0)
+    if area <= 0:
+        return None
+    return (Decimal(amount) / area).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

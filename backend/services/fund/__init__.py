@@ -5,7 +5,9 @@
 - scope.py      the scope, the eligibility snapshot, who votes for which room
 - proposals.py  drafting, opening (now or scheduled), emergency signatures
 - results.py    the figures and outcome as they stand (live, due, frozen)
-- closing.py    closing exactly once: the job, the sweep, the committee
+- closing.py    closing exactly once (the preliminary result), then finalising it
+- comments.py   owners' questions (公示期) and queries (询异期), the committee's answers
+- proxies.py    委托投票: an owner's authority for another user to vote
 - notices.py    telling the owners in scope
 - views.py      a proposal as a reader sees it now (lists and detail alike)
 - queries.py    the list, and the open votes that concern a user (the bot)
@@ -58,6 +60,7 @@ from backend.services.fund.closing import (  # noqa: F401
     close_by_committee,
     close_voting,
     due_proposal_ids,
+    finalise,
     settle_due,
 )
 from backend.services.fund.notices import notify_owners  # noqa: F401

@@ -35,7 +35,12 @@ def managing_community_ids(user: User) -> set[int]:
 def can_see(user: User, proposal: FundProposal) -> bool:
     if proposal.status == ProposalStatus.draft:
         return proposal.community_id in managing_community_ids(user)
-    return proposal.community_id in visible_community_ids(user)
+    if proposal.community_id in visible_community_ids(user):
+        return True
+    # someone an owner authorised to vote for them (委托投票), from anywhere
+    from backend.services.fund.proxies import holds_proxy
+
+    return proposal.genesis_hash is not None and holds_proxy(user, proposal.id)
 
 
 def is_committee_of(user: User, proposal: FundProposal) -> bool:

@@ -158,7 +158,7 @@ def create_proposal(user: User, data: dict, now: datetime | None = None) -> Fund
             raise ValidationFailed("只有应急使用才需填写应急情形", code="emergency_case_not_allowed",
                                    details={"fields": {"emergency_case": ["仅限 emergency 规则"]}})
         _check_dates(data, now)
-        check_window(rule, opens_at, closes_at, settings, now)
+        check_window(rule, opens_at, closes_at, settings, now)  # again, from the real start, when published
     _fixed_objection_settings(data, settings)
     proposal = FundProposal(
         community_id=community.id, title=data["title"].strip(),
@@ -175,6 +175,13 @@ def create_proposal(user: User, data: dict, now: datetime | None = None) -> Fund
                                details={"fields": {"scope": ["范围内没有房屋"]}})
     db.session.add(proposal)
     db.session.flush()
+    if data.get("attachment_ids"):
+        from backend.models.fund import FundProposalFile
+        from backend.services.attachments import get_attachments
+
+        for position, attachment in enumerate(get_attachments(community.id, data["attachment_ids"])):
+            proposal.files.append(FundProposalFile(attachment_id=attachment.id, position=position))
+        db.session.flush()
     return proposal
 
 
@@ -185,14 +192,24 @@ def _apply_settings(proposal: FundProposal, settings: FundSettings) -> None:
     proposal.objection_threshold = settings.threshold_text
     proposal.objection_basis = ObjectionBasis(settings.objection_basis)
     proposal.publicity_days = max(proposal.publicity_days, settings.publicity_days)
+    proposal.allow_change = settings.allow_change and proposal.rule != FundRule.objection
     db.session.flush()  # before the snapshot's genesis hash reads them
+
+
+def voting_starts(opens_at: datetime | None, settings: FundSettings, now: datetime) -> datetime:
+    """When voting can start if the proposal is published now: after the whole
+    publicity period (公示), or at ``opens_at`` if that is later."""
+    earliest = now + timedelta(days=settings.notice_days)
+    return max(opens_at, earliest) if opens_at is not None else earliest
 
 
 # ------------------------------------------------------------------ open / start
 def open_proposal(user: User, proposal_id: int, now: datetime | None = None) -> FundProposal:
-    """A committee member opens a draft: voting starts now (snapshot, owners told),
-    or at ``opens_at`` if that is still ahead (status ``scheduled``). The window
-    must still be the rule's minimum, counted from the start."""
+    """A committee member publishes a draft (公示): owners in scope read it and ask
+    questions for the community's publicity period (``notice_days``), then voting
+    starts by itself (status ``scheduled`` until then; the job or the sweep starts
+    it at ``opens_at``). The window must still be the rule's minimum, counted from
+    the start of voting."""
     now = now or utcnow()
     proposal = lock_visible(user, proposal_id)
     if proposal.rule == FundRule.emergency:
@@ -202,20 +219,21 @@ def open_proposal(user: User, proposal_id: int, now: datetime | None = None) -> 
         raise Forbidden("只有业委会委员可以开始表决；物业项目经理可以起草事项，由业委会决定是否交付表决",
                         code="not_committee")
     if proposal.status != ProposalStatus.draft:
-        raise Conflict("该事项已开始表决或已结束", code="not_draft",
+        raise Conflict("该事项已公示、开始表决或已结束", code="not_draft",
                        details={"status": proposal.status.value})
     if proposal.closes_at <= now:
         raise Conflict("表决截止时间已过，请修改截止时间后重新发起", code="deadline_passed")
     settings = fund_settings(proposal.community)
-    check_window(proposal.rule, proposal.opens_at, proposal.closes_at, settings, now)
+    starts = voting_starts(proposal.opens_at, settings, now)
+    check_window(proposal.rule, starts, proposal.closes_at, settings, now)
     _apply_settings(proposal, settings)
-    if proposal.opens_at is not None and proposal.opens_at > now:
-        proposal.status = ProposalStatus.scheduled
-        enqueue("fund.start_voting", proposal.id, key=f"fund-start-{proposal.id}",
-                run_after=proposal.opens_at)
-        db.session.flush()
-        return proposal
-    _start_voting(proposal, now)
+    proposal.status = ProposalStatus.scheduled
+    proposal.published_at = now
+    proposal.notice_days = settings.notice_days
+    proposal.opens_at = starts
+    db.session.flush()
+    enqueue("fund.start_voting", proposal.id, key=f"fund-start-{proposal.id}", run_after=starts)
+    enqueue("fund.notify", proposal.id, "published", key=f"fund-published-{proposal.id}")
     return proposal
 
 

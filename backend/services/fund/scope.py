@@ -86,10 +86,25 @@ def scope_size(proposal: FundProposal) -> int:
         select(func.count(Room.id)).join(Room.building).where(scope_filter(proposal))) or 0
 
 
+def scope_area(proposal: FundProposal) -> Decimal:
+    """The area the cost is shared over: the snapshot's once voting opened (or an
+    emergency use was approved), the ledger's rooms in scope before."""
+    if proposal.genesis_hash is not None:
+        total = db.session.scalar(select(func.sum(FundEligibleRoom.area_m2)).where(
+            FundEligibleRoom.proposal_id == proposal.id))
+    else:
+        total = db.session.scalar(
+            select(func.sum(Room.area_m2)).join(Room.building).where(scope_filter(proposal)))
+    # SQLite sums as floats: the true sum is a whole number of cents
+    return Decimal(str(total or 0)).quantize(CENT)
+
+
 # ------------------------------------------------------------------ snapshot
 def settings_text(proposal: FundProposal) -> str:
     """The rule settings as hashed into the chain's genesis."""
-    return f"{proposal.objection_threshold}|{proposal.objection_basis.value}"
+    text = f"{proposal.objection_threshold}|{proposal.objection_basis.value}"
+    # only when allowed, so votes opened before the setting existed hash as they did
+    return text + "|change-once" if proposal.allow_change else text
 
 
 def take_snapshot(proposal: FundProposal) -> str:

@@ -23,6 +23,14 @@ from backend.rules.tally import BASES, threshold_text
 from backend.services.community import DEFAULT_SETTINGS, setting
 
 MAX_DAYS = 90  # a proposal's publicity and a community's periods
+# Settings of the decision steps (issue #15), with their defaults where a community
+# has not set them: the publicity of a proposal before voting opens (公示, days,
+# floored like every period), the query window after the preliminary result (询异,
+# days, at least one) and whether a civil-code ballot may be changed once.
+NOTICE_SETTING, QUERY_SETTING, CHANGE_SETTING = (
+    "fund_notice_days", "fund_query_days", "fund_allow_change")
+STEP_DEFAULTS = {NOTICE_SETTING: 7, QUERY_SETTING: 3, CHANGE_SETTING: False}
+MIN_QUERY_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class FundSettings:
     objection_basis: str
     window_days: dict[str, int]  # voted rule → shortest window
     publicity_days: int
+    notice_days: int = 7  # shortest publicity of a proposal before voting opens
+    query_days: int = 3  # query window after the preliminary result
+    allow_change: bool = False  # civil-code: one change of a cast ballot
 
     @property
     def threshold_text(self) -> str:
@@ -45,6 +56,9 @@ def fund_settings(community: Community | None) -> FundSettings:
     """The community's fund settings as they apply (periods floored); None: the
     defaults a new community gets."""
     def value(key: str):
+        if key in STEP_DEFAULTS:
+            return ((community.settings or {}) if community is not None else {}).get(
+                key, STEP_DEFAULTS[key])
         return setting(community, key) if community is not None else DEFAULT_SETTINGS[key]
 
     try:
@@ -60,12 +74,17 @@ def fund_settings(community: Community | None) -> FundSettings:
     return FundSettings(
         objection_threshold=threshold, objection_basis=basis,
         window_days={rule: floored_days(value(key)) for rule, key in WINDOW_SETTINGS.items()},
-        publicity_days=floored_days(value(PUBLICITY_SETTING)))
+        publicity_days=floored_days(value(PUBLICITY_SETTING)),
+        notice_days=floored_days(value(NOTICE_SETTING)),
+        query_days=max(int(value(QUERY_SETTING)), MIN_QUERY_DAYS),
+        allow_change=bool(value(CHANGE_SETTING)))
 
 
 def set_fund_rule(community: Community, *, objection_threshold: str | None = None,
                   objection_basis: str | None = None, objection_days: int | None = None,
-                  vote_days: int | None = None, publicity_days: int | None = None) -> FundSettings:
+                  vote_days: int | None = None, publicity_days: int | None = None,
+                  notice_days: int | None = None, query_days: int | None = None,
+                  allow_change: bool | None = None) -> FundSettings:
     """Change the community's fund settings (an administrator, through the CLI).
     Every value is checked before any is changed; open votes keep their own."""
     changes: dict = {}
@@ -82,8 +101,15 @@ def set_fund_rule(community: Community, *, objection_threshold: str | None = Non
             changes["objection_basis"] = objection_basis
         else:
             problems["objection_basis"] = [f"可选：{'、'.join(BASES)}"]
+    if query_days is not None:
+        if MIN_QUERY_DAYS <= query_days <= MAX_DAYS:
+            changes[QUERY_SETTING] = int(query_days)
+        else:
+            problems[QUERY_SETTING] = [f"须为{MIN_QUERY_DAYS}到{MAX_DAYS}天"]
+    if allow_change is not None:
+        changes[CHANGE_SETTING] = bool(allow_change)
     for key, value in (("fund_objection_days", objection_days), ("fund_vote_days", vote_days),
-                       (PUBLICITY_SETTING, publicity_days)):
+                       (PUBLICITY_SETTING, publicity_days), (NOTICE_SETTING, notice_days)):
         if value is None:
             continue
         if FLOOR_DAYS <= value <= MAX_DAYS:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from backend.models import FundBallot, FundEligibleRoom, FundProposal, FundRule, ProposalStatus, User
-from backend.rules.fund_rules import CHOICE_LABELS, explain_rule
+from backend.rules.fund_rules import CHOICE_LABELS, cost_per_m2, explain_rule, stage_of
 from backend.rules.tally import RULES
 from backend.services.fund.access import can_manage, is_committee_of
 from backend.services.fund.results import (
@@ -22,7 +22,7 @@ from backend.services.fund.results import (
     current_tally,
     early_close_withdraws,
 )
-from backend.services.fund.scope import ballots_of, rooms_of, scope_label, voter_keys
+from backend.services.fund.scope import ballots_of, rooms_of, scope_area, scope_label, voter_keys
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,26 @@ class ProposalView:
     can_close: bool = False
     early_close_withdraws: bool = False
     paid_yuan: Decimal | None = None
+    # decision steps (#15)
+    can_withdraw: bool = False
+    can_change: bool = False
+    can_enter_paper: bool = False
+    can_ask: bool = False
+    can_finalise: bool = False
+    can_read_plan: bool = False
+    my_proxy: object | None = None
+    proxy_rooms: list[MyRoom] = field(default_factory=list)
+    files: list = field(default_factory=list)
+    scope_area_m2: Decimal | None = None
+
+    @property
+    def stage(self) -> str:
+        finalised = self.proposal.finalised_at is not None
+        return stage_of(self.status.value, finalised)
+
+    @property
+    def cost_per_m2(self) -> Decimal | None:
+        return cost_per_m2(self.proposal.amount, self.scope_area_m2)
 
     @property
     def community(self) -> str:
@@ -71,8 +91,7 @@ class ProposalView:
 
     @property
     def publicity_ends_at(self) -> datetime | None:
-        start = self.closed_at or self.proposal.approved_at
-        return start + timedelta(days=self.proposal.publicity_days) if start else None
+        return self.proposal.publicity_ends_at
 
     @property
     def choices(self) -> list[dict]:
@@ -119,4 +138,41 @@ def detail_of(user: User, proposal: FundProposal, now: datetime) -> ProposalView
         view.tally = None
     decided = FundProposal.is_decided(view.status, view.outcome)
     view.paid_yuan = paid_for(proposal.id) if decided else None
+    _steps_of(user, proposal, view, keys, committee, now)
     return view
+
+
+def _steps_of(user: User, proposal: FundProposal, view: ProposalView, keys: set[int],
+              committee: bool, now: datetime) -> None:
+    """What the caller may do at this step: withdraw or change a ballot, enter paper
+    ballots, ask, finalise; the proxy they gave or hold; the plan's files."""
+    from backend.models.fund import BallotAction
+    from backend.services.fund.comments import may_read_plan, open_stage
+    from backend.services.fund.proxies import my_proxy, proxies_held
+    from backend.services.permissions import committee_community_ids, staff_community_ids
+
+    taking = proposal.takes_ballots(now)
+    actions = {(b.voter_key, b.action) for b in view.my_ballots}
+    cast = {k for k, a in actions if a == BallotAction.cast}
+    view.can_vote = taking and bool(keys - cast)
+    if taking and proposal.rule == FundRule.objection:
+        view.can_withdraw = any((k, BallotAction.withdraw) not in actions for k in cast)
+    elif taking and proposal.allow_change:
+        view.can_change = any((k, BallotAction.change) not in actions for k in cast)
+    view.can_enter_paper = taking and proposal.community_id in (
+        staff_community_ids(user) | committee_community_ids(user))
+    view.can_read_plan = may_read_plan(user, proposal)
+    stage = open_stage(proposal, now)
+    view.can_ask = stage is not None and bool(keys or view.can_read_plan) and not committee and (
+        proposal.community_id not in staff_community_ids(user))
+    view.can_finalise = (committee and proposal.status == ProposalStatus.closed
+                         and proposal.finalised_at is None
+                         and (proposal.query_ends_at is None or proposal.query_ends_at <= now))
+    if proposal.genesis_hash is not None:
+        view.my_proxy = my_proxy(user, proposal)
+        held = {p.voter_key for p in proxies_held(user, proposal.id)}
+        if held:
+            view.proxy_rooms = [MyRoom(room, v) for room, v in rooms_of(proposal.id, held)]
+            view.can_vote = view.can_vote or (taking and any(not r.voted for r in view.proxy_rooms))
+    view.files = [f.attachment for f in proposal.files] if view.can_read_plan else []
+    view.scope_area_m2 = scope_area(proposal)
