@@ -30,6 +30,7 @@ INTENT_LABELS: dict[str, str] = {
     "fee.standard": "收费标准",
     "fee.payment": "缴费方式",
     "fee.invoice": "发票收据",
+    "fee.relief": "物业费减免",
     "fund.rule": "维修资金规则",
     "fund.balance": "维修资金余额",
     "fund.vote": "维修资金表决",
