@@ -33,13 +33,14 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from backend import auth, db_setup, errors, security
-    from backend.extensions import db, limiter, migrate, new_api
+    from backend.extensions import db, init_compression, limiter, migrate, new_api
 
     db.init_app(app)
     db_setup.init_app(app)
     migrate.init_app(app, db, directory=str(settings.get("MIGRATIONS_DIR") or _migrations_dir()),
                      render_as_batch=True, compare_type=True)
     limiter.init_app(app)
+    init_compression(app)
     api = new_api(app)
     errors.register_error_handlers(app)
     security.init_app(app)

@@ -5,6 +5,7 @@ made per app by ``new_api``; the rest are shared singletons.
 """
 from __future__ import annotations
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -20,6 +21,20 @@ migrate = Migrate()
 
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+compress = Compress()
+
+
+def init_compression(app) -> None:
+    """Text responses (pages' HTML, CSS, JS, SVG and the API's JSON) compressed for
+    clients that accept it: brotli, else gzip; under 500 bytes they go as they are.
+    The pages' files are streamed from disk, so they are compressed as they stream and
+    their conditional requests (ETag per encoding) are evaluated after compression.
+    An nginx in front may compress instead (README); it leaves encoded responses be."""
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_STREAMING_ENDPOINT_CONDITIONAL",
+                          ["pages.app_file", "pages.versioned_file"])
+    compress.init_app(app)
 
 
 def new_api(app) -> Api:
