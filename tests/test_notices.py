@@ -220,7 +220,7 @@ def test_a_notice_carries_a_pdf_attachment_its_residents_can_open(app, client, c
 
 
 def test_the_fee_standard_and_the_fund_statement_are_posted_when_they_change(
-        app, client, community, owner):
+        app, client, community, owner, staff):
     from backend.models import Community
     from backend.services.community import set_fee
     from backend.services.fund_ledger import import_fund_ledger
@@ -240,11 +240,27 @@ def test_the_fee_standard_and_the_fund_statement_are_posted_when_they_change(
         assert post_changed() == 2
         db.session.commit()
     items = client.get("/api/v1/notices", headers=zhao).json["items"]
-    fee = [n for n in items if n["category"] == "fee"]
-    assert len(fee) == 2 and "非电梯住宅：1.80元/㎡·月" in fee[0]["body"]
+    # residents see the standard that holds now; the earlier one is kept as expired
+    [fee] = [n for n in items if n["category"] == "fee"]
+    assert "非电梯住宅：1.80元/㎡·月" in fee["body"]
+    history = client.get("/api/v1/desk/notices", headers=staff("desk")).json["items"]
+    assert [n["state"] for n in history if n["category"] == "fee"] == ["shown", "expired"]
     [fund] = [n for n in items if n["category"] == "fund"]
     assert "结余：¥2,831,567.94" in fund["body"] and "1栋水泵维修" in fund["body"]
     assert fund["source_label"].startswith("维修资金收支")
+
+    # 定期公布: a statement at the start of each month (none while this month has one)
+    from backend.services.notices.system import post_monthly_statement
+
+    with app.app_context():
+        c = db.session.get(Community, community["id"])
+        assert post_monthly_statement(c) is None
+        next_month = datetime.now(timezone.utc) + timedelta(days=32)
+        monthly = post_monthly_statement(c, next_month)
+        assert monthly.title == f"{next_month.astimezone(timezone(timedelta(hours=8))).year}年" \
+            f"{next_month.astimezone(timezone(timedelta(hours=8))).month}月维修资金使用情况公示"
+        assert post_monthly_statement(c, next_month) is None  # once a month
+        db.session.commit()
 
 
 def test_a_closed_vote_posts_its_result_with_figures_to_its_scope(app, client, owner,

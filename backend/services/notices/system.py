@@ -49,6 +49,17 @@ def _post(community_id: int, source_key: str, **fields) -> Notice:
         return _existing(source_key)
 
 
+def _supersede(community_id: int, sources: tuple[str, ...], keep: Notice, now: datetime) -> None:
+    """Earlier notices of these sources stop showing (expired now, kept in the
+    history): residents see the standard and the statement that hold now."""
+    for old in db.session.scalars(select(Notice).where(
+            Notice.community_id == community_id, Notice.source.in_(sources),
+            Notice.id != keep.id, Notice.withdrawn_at.is_(None),
+            (Notice.expires_at.is_(None)) | (Notice.expires_at > now))):
+        old.expires_at = now
+    db.session.flush()
+
+
 def _changed_key(community_id: int, source: str, digest: str) -> str | None:
     """The key of a new notice for this state, or None if the latest notice of this
     source already shows it (a change back to an earlier state is posted again)."""
@@ -146,8 +157,11 @@ def post_fee_standard(community: Community, now: datetime | None = None) -> Noti
     lines = [f"{community.name}全体业主、住户：现公示本小区物业服务收费标准如下："]
     lines += [f"· {ROOM_KIND_LABELS[s.kind]}：{s.unit_price}元/㎡·月" for s in standards]
     lines.append("物业费按房屋登记面积计收。如有疑问，请联系物业服务中心。")
-    return _post(community.id, key, title="收费标准公示", body="\n".join(lines),
-                 category="fee", source="fee_standard", pinned=False, now=now)
+    now = now or utcnow()
+    notice = _post(community.id, key, title="收费标准公示", body="\n".join(lines),
+                   category="fee", source="fee_standard", pinned=False, now=now)
+    _supersede(community.id, ("fee_standard",), notice, now)
+    return notice
 
 
 # ------------------------------------------------------------------ fund ledger
@@ -161,7 +175,6 @@ def fund_ledger_fingerprint(community_id: int) -> str:
 def post_fund_statement(community: Community, now: datetime | None = None) -> Notice | None:
     """Publish the fund's balance, totals and latest entries if the ledger changed
     since the last statement (None when unchanged or empty)."""
-    from backend.services.fund_ledger import fund_balance
 
     has_entries = db.session.scalar(select(FundLedgerEntry.id).where(
         FundLedgerEntry.community_id == community.id).limit(1))
@@ -170,6 +183,34 @@ def post_fund_statement(community: Community, now: datetime | None = None) -> No
     key = _changed_key(community.id, "fund_ledger", fund_ledger_fingerprint(community.id))
     if key is None:
         return None
+    return _statement(community, key, "fund_ledger", "维修资金使用情况公示", now or utcnow())
+
+
+def post_monthly_statement(community: Community, now: datetime | None = None) -> Notice | None:
+    """定期公布: a statement at the start of each month (local time) unless one was
+    already posted this month (a ledger change posts its own)."""
+    from backend.timeutil import local
+
+    now = now or utcnow()
+    has_entries = db.session.scalar(select(FundLedgerEntry.id).where(
+        FundLedgerEntry.community_id == community.id).limit(1))
+    if has_entries is None:
+        return None
+    month_start = local(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    recent = db.session.scalar(select(Notice.id).where(
+        Notice.community_id == community.id,
+        Notice.source.in_(("fund_ledger", "fund_statement")),
+        Notice.created_at >= month_start).limit(1))
+    if recent is not None:
+        return None
+    month = local(now)
+    return _statement(community, f"fund-statement-{community.id}-{month:%Y-%m}", "fund_statement",
+                      f"{month.year}年{month.month}月维修资金使用情况公示", now)
+
+
+def _statement(community: Community, key: str, source: str, title: str, now: datetime) -> Notice:
+    from backend.services.fund_ledger import fund_balance
+
     fund = fund_balance(community.id, recent=10)
     as_of = fund.as_of.isoformat() if fund.as_of else ""
     lines = [f"{community.name}全体业主：截至{as_of}，本小区专项维修资金情况如下：",
@@ -184,8 +225,10 @@ def post_fund_statement(community: Community, now: datetime | None = None) -> No
             lines.append(f"· {line.date.isoformat()} {line.description}{where} "
                          f"{sign}{_money(abs(line.amount))}")
     lines.append("明细可在小程序“维修资金”中查看。")
-    return _post(community.id, key, title="维修资金使用情况公示", body="\n".join(lines),
-                 category="fund", source="fund_ledger", now=now)
+    notice = _post(community.id, key, title=title, body="\n".join(lines),
+                   category="fund", source=source, now=now)
+    _supersede(community.id, ("fund_ledger", "fund_statement"), notice, now)
+    return notice
 
 
 def post_changed(now: datetime | None = None) -> int:
@@ -193,7 +236,7 @@ def post_changed(now: datetime | None = None) -> int:
     changed since they were last posted. The caller (a job) commits."""
     posted = 0
     for community in db.session.scalars(select(Community).order_by(Community.id)):
-        for post in (post_fee_standard, post_fund_statement):
+        for post in (post_fee_standard, post_fund_statement, post_monthly_statement):
             if post(community, now) is not None:
                 posted += 1
     return posted
