@@ -5,9 +5,15 @@ import { createSession } from "../shared/session.js";
 
 export const TOKEN_KEY = "wuye.desk.token";
 
+// localStorage: a ticket opened in a new tab is still signed in, and signing out in
+// one tab signs out all of them. On a shared front-desk PC a sign-in lasts one shift
+// at most (closing the browser no longer ends it): "退出" ends it at once, for every tab.
+export const SHIFT_MS = 12 * 3600 * 1000;
+
 const current = createSession({
-  storage: window.sessionStorage,
+  storage: window.localStorage,
   tokenKey: TOKEN_KEY,
+  maxAgeMs: SHIFT_MS,
 });
 export const api = current.api;
 export const session = current.session;

@@ -69,8 +69,7 @@ function toError(status, body) {
 
 /**
  * createApi({storage, tokenKey, onUnauthorized}) → client.
- * storage: localStorage (the phone keeps its login) or sessionStorage (a shared desk
- * screen forgets it when the tab closes).
+ * storage: where the token is kept (localStorage in both apps; see session.js).
  */
 export function createApi({ storage, tokenKey, onUnauthorized }) {
   const store = {

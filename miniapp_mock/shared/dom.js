@@ -137,7 +137,8 @@ export function toast(message, kind = "info") {
   region.textContent = message;
   region.className = `toast toast-${kind} toast-show`;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { region.className = "toast"; }, kind === "error" ? 5000 : 2500);
+  // errors stay long enough to read; a confirmation is a glance
+  toastTimer = setTimeout(() => { region.className = "toast"; }, kind === "error" ? 5000 : 1800);
 }
 
 /** An inline error box (role=alert) with the API's message. */

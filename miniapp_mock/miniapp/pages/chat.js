@@ -7,6 +7,9 @@ import { api, loadMe } from "../core.js";
 
 const POLL_MS = 3000;
 const IDLE_POLL_MS = 10000;
+// The longest message the server takes (POST /api/v1/chat/messages): longer text is
+// refused here with the reason, never cut.
+const TEXT_MAX = 1000;
 const QUICK = ["我家物业费多少钱", "我有欠费吗", "怎么报修", "装修有什么规定", "物业电话多少", "转人工"];
 
 export function senderOf(m) {
@@ -32,26 +35,43 @@ function staffName(m) {
   return s || "人工客服";
 }
 
-/** The bot may offer to file a ticket for a described fault: open the form filled in. */
-function actionButton(action) {
-  if (!action || action.type !== "create_ticket") return null;
+/** What the bot offers with its answer: file a ticket for a described fault (the form
+ * filled in; in an emergency the 24-hour phone first), or a follow-up question to send
+ * with one tap (the whole policy text, a person). */
+function actionButtons(action, post) {
+  if (!action) return [];
+  if (action.type === "ask" && action.text) {
+    return [h("button", { type: "button", class: "btn btn-small btn-plain chat-action chat-ask", onclick: () => post(action.text) }, action.label || action.text)];
+  }
+  if (action.type !== "create_ticket") return [];
   const params = new URLSearchParams();
   if (action.kind) params.set("kind", action.kind);
   if (action.urgent) params.set("urgent", "1");
   if (action.description) params.set("description", action.description);
-  return h("a", { class: "btn btn-small btn-primary chat-action", href: `#/report?${params}` }, icon("wrench"), action.label || "一键报修");
+  const report = h("a", { class: "btn btn-small btn-primary chat-action", href: `#/report?${params}` }, icon("wrench"), action.label || "一键报修");
+  if (!action.call) return [report];
+  return [h("a", { class: "btn btn-small btn-danger chat-action chat-call", href: `tel:${action.call}` }, "拨打24小时值班电话"), report];
 }
 
 export default async function render(ctx) {
   const me = await loadMe();
   const list = h("ol", { class: "chat-list", "aria-live": "polite", "aria-label": "聊天记录" }, loading());
   const banner = h("div", { class: "chat-banner", role: "status", hidden: true });
-  const input = h("textarea", { rows: "1", maxlength: "500", name: "text", placeholder: "请输入您的问题", "aria-label": "输入消息", enterkeyhint: "send" });
+  const input = h("textarea", { rows: "1", name: "text", placeholder: "请输入您的问题", "aria-label": "输入消息", enterkeyhint: "send", "aria-describedby": "chat-count" });
+  const count = h("span", { class: "chat-count", id: "chat-count", hidden: true });
   const send = h("button", { type: "submit", class: "btn btn-primary chat-send" }, "发送");
   const form = h("form", { class: "chat-input", novalidate: true }, input, send);
+  // a counter once the text nears the limit, red past it (sending is then refused)
+  function countText() {
+    const n = input.value.length;
+    count.hidden = n < TEXT_MAX * 0.8;
+    count.textContent = `${n}/${TEXT_MAX}`;
+    count.classList.toggle("over", n > TEXT_MAX);
+  }
+  input.addEventListener("input", countText);
   const quick = h("div", { class: "chat-quick", role: "group", "aria-label": "常见问题" },
     QUICK.map((text) => h("button", { type: "button", class: "chip chip-button", onclick: () => post(text) }, text)));
-  ctx.el.append(banner, list, h("div", { class: "chat-bottom" }, quick, form));
+  ctx.el.append(banner, list, h("div", { class: "chat-bottom" }, quick, count, form));
   ctx.el.classList.add("page-fill");
 
   const seen = new Set();
@@ -71,8 +91,7 @@ export default async function render(ctx) {
     const content = h("div", { class: "chat-content" },
       h("span", { class: "chat-name", text: `${name} ${shortDateTime(messageTime(m))}` }),
       h("p", { class: "chat-bubble", text: messageText(m) }));
-    const offer = who === "bot" ? actionButton(m.action) : null;
-    if (offer) content.append(offer);
+    if (who === "bot") content.append(...actionButtons(m.action, post));
     if (who === "bot" && (m.offer_handoff || m.intent === "unknown")) {
       content.append(h("button", { type: "button", class: "btn btn-small btn-plain chat-handoff", onclick: () => post("转人工") }, "转人工客服"));
     }
@@ -90,6 +109,8 @@ export default async function render(ctx) {
     } else {
       banner.hidden = true;
     }
+    // the quick questions are for the bot: not while a person is serving or awaited
+    quick.hidden = state === "waiting" || state === "open";
   }
 
   function add(messages) {
@@ -104,7 +125,8 @@ export default async function render(ctx) {
       added = true;
       if (senderOf(m) === "staff") setBanner("open", staffName(m));
     }
-    if (added) list.lastElementChild.scrollIntoView({ block: "end" });
+    // to the very end, padding included: the last message never touches the input bar
+    if (added) list.scrollTop = list.scrollHeight;
   }
 
   function applyState(body) {
@@ -125,11 +147,20 @@ export default async function render(ctx) {
   async function post(text) {
     const value = (text ?? input.value).trim();
     if (!value || sending) return;
+    if (value.length > TEXT_MAX) {
+      toast(`消息最多 ${TEXT_MAX} 字，当前 ${value.length} 字，请分几条发送`, "error");
+      countText();
+      input.focus();
+      return;
+    }
     sending = true;
     send.disabled = true;
     try {
       const body = await api.post("/api/v1/chat/messages", { text: value });
-      if (text === undefined) input.value = "";
+      if (text === undefined) {
+        input.value = "";
+        countText();
+      }
       add(body.messages || body.items || []);
       applyState(body);
     } catch (error) {

@@ -29,6 +29,37 @@ function acceptable(file) {
   return !type && /\.(jpe?g|png|webp|heic|heif)$/i.test(file.name || "");
 }
 
+/** Whether the phone can show the file as a picture (a text file renamed .jpg cannot):
+ * decoded here at once, so it is refused with the reason when picked, not on submit.
+ * HEIC is not decodable by every browser: its header is checked instead (the server
+ * converts it, and checks every file again). */
+async function decodable(file) {
+  const type = (file.type || "").toLowerCase();
+  if (/heic|heif/.test(type) || /\.(heic|heif)$/i.test(file.name || "")) {
+    const head = new Uint8Array(await file.slice(4, 8).arrayBuffer());
+    return String.fromCharCode(...head) === "ftyp";
+  }
+  try {
+    if (typeof createImageBitmap === "function") {
+      const bitmap = await createImageBitmap(file);
+      const ok = bitmap.width > 0 && bitmap.height > 0;
+      bitmap.close();
+      return ok;
+    }
+    const url = URL.createObjectURL(file);
+    try {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      return img.naturalWidth > 0;
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Re-encode a big JPEG/PNG/WebP to a smaller JPEG; anything else goes as it is. */
 async function shrink(file) {
   if (file.size <= SHRINK_ABOVE_BYTES || !/^image\/(jpeg|png|webp)$/.test(file.type)) return file;
@@ -75,12 +106,19 @@ export default async function render(ctx) {
 
   const location = h("input", { name: "location", type: "text", maxlength: "100", autocomplete: "off",
     placeholder: "如：卫生间、厨房、3栋2单元电梯" });
-  const description = h("textarea", { name: "description", rows: "4", maxlength: String(DESCRIPTION_MAX),
+  // no maxlength: a pasted text over the limit would be cut silently; the counter
+  // turns red and submitting is refused with the reason instead
+  const description = h("textarea", { name: "description", rows: "4", "aria-describedby": "description-count",
     placeholder: "请描述问题，如：卫生间水管接口漏水，地面有积水" });
-  const counter = h("span", { class: "counter", "aria-live": "off" });
-  if (ctx.query.description) description.value = ctx.query.description.slice(0, DESCRIPTION_MAX);
-  counter.textContent = `${description.value.length}/${DESCRIPTION_MAX}`;
-  description.addEventListener("input", () => { counter.textContent = `${description.value.length}/${DESCRIPTION_MAX}`; });
+  const counter = h("span", { class: "counter", id: "description-count", "aria-live": "off" });
+  if (ctx.query.description) description.value = ctx.query.description;
+  function countDescription() {
+    const n = description.value.length;
+    counter.textContent = `${n}/${DESCRIPTION_MAX}`;
+    counter.classList.toggle("counter-over", n > DESCRIPTION_MAX);
+  }
+  countDescription();
+  description.addEventListener("input", countDescription);
   const urgent = h("input", { type: "checkbox", name: "urgent", class: "switch-input", role: "switch", checked: ctx.query.urgent === "1" });
 
   // --- photos
@@ -130,6 +168,10 @@ export default async function render(ctx) {
       }
       if (!acceptable(original)) {
         problems.push(`${original.name}：只支持 JPG、PNG、WebP、HEIC 格式的图片`);
+        continue;
+      }
+      if (!(await decodable(original))) {
+        problems.push(`${original.name}：无法识别为图片（文件已损坏或不是照片），请重新选择`);
         continue;
       }
       const file = await shrink(original);
@@ -198,6 +240,11 @@ export default async function render(ctx) {
     const text = description.value.trim();
     if (!text) {
       status.replaceChildren(errorBox({ message: "请填写问题描述" }));
+      description.focus();
+      return;
+    }
+    if (text.length > DESCRIPTION_MAX) {
+      status.replaceChildren(errorBox({ message: `问题描述最多 ${DESCRIPTION_MAX} 字，当前 ${text.length} 字，请精简后再提交` }));
       description.focus();
       return;
     }
