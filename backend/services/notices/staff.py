@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from backend.extensions import db
-from backend.models import Room, RoomBinding, User, utcnow
+from backend.models import Room, User, utcnow
 from backend.models.notice import Notice, NoticeAttachment, NoticeBuilding, NoticeRead
 from backend.services.notices.publish import get_for_publisher, manager_community_ids
 from backend.services.notices.scope import audience_bindings
