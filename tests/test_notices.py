@@ -84,6 +84,10 @@ def test_a_whole_community_notice_pinned_first_and_withdrawn_kept_in_history(
     _publish(client, desk, title="缴费公示", category="fee", body="见附表")
     pinned = _publish(client, desk, title="重要：消防演练", category="event", body="周六", pinned=True)
     assert _titles(client, zhao) == ["重要：消防演练", "缴费公示", "小区停电检修"]
+    first_page = client.get("/api/v1/notices?limit=2", headers=zhao).json
+    rest = client.get(f"/api/v1/notices?limit=2&cursor={first_page['next_cursor']}", headers=zhao).json
+    assert [n["title"] for n in first_page["items"] + rest["items"]] == _titles(client, zhao)
+    assert rest["next_cursor"] is None and first_page["unread"] == 3
 
     response = client.post(f"/api/v1/desk/notices/{first['id']}/withdraw", headers=desk)
     assert response.status_code == 200 and response.json["state"] == "withdrawn"

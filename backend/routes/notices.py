@@ -96,11 +96,12 @@ def _resident(shown: reading.ShownNotice) -> _View:
 def list_notices(args):
     """Notices shown to the caller now (their current rooms' community or buildings),
     pinned first, newest first, each with ``read``; ``unread`` counts all of them."""
+    offset = decode_cursor(args["cursor"]) or 0
     items, unread = reading.resident_notices(
-        current_user(), limit=args["limit"], before_id=decode_cursor(args["cursor"]),
-        category=args["category"])
-    cursor = (encode_cursor(items[-1].notice.id)
-              if len(items) == args["limit"] and items else None)
+        current_user(), limit=args["limit"] + 1, offset=offset, category=args["category"])
+    more = len(items) > args["limit"]
+    items = items[:args["limit"]]
+    cursor = encode_cursor(offset + args["limit"]) if more else None
     return {"items": [_resident(s) for s in items], "unread": unread, "next_cursor": cursor}
 
 

@@ -33,11 +33,12 @@ def _read_flag(user_id: int):
                           NoticeRead.user_id == user_id).correlate(Notice)
 
 
-def resident_notices(user: User, *, limit: int = 20, before_id: int | None = None,
+def resident_notices(user: User, *, limit: int = 20, offset: int = 0,
                      category: str | None = None, now: datetime | None = None
                      ) -> tuple[list[ShownNotice], int]:
     """The notices shown to the user now, pinned first then newest, and how many of
-    all of them are unread."""
+    all of them are unread. Paged by position (``offset``): the order is not by id,
+    and a board holds tens of notices, not thousands."""
     now = now or utcnow()
     conditions = [visible_to(user.id), shown_at(now)]
     if category:
@@ -45,9 +46,7 @@ def resident_notices(user: User, *, limit: int = 20, before_id: int | None = Non
     query = (select(Notice, _read_flag(user.id).label("read")).where(*conditions)
              .options(*_loaded())
              .order_by(Notice.pinned.desc(), Notice.publish_at.desc(), Notice.id.desc()))
-    if before_id is not None:
-        query = query.where(Notice.id < before_id)
-    rows = db.session.execute(query.limit(limit)).all()
+    rows = db.session.execute(query.offset(offset).limit(limit)).all()
     unread = db.session.scalar(select(db.func.count(Notice.id)).where(
         visible_to(user.id), shown_at(now), ~_read_flag(user.id))) or 0
     return [ShownNotice(n, bool(r)) for n, r in rows], unread
