@@ -314,6 +314,7 @@ def seed_demo_fund(community: Community) -> str:
     a draft under the 3/4 rule. Past decisions are marked as already told to the
     owners. Idempotent: each proposal is looked up by title first."""
     from backend.services import fund as fund_service
+    from backend.services.fund import demo as fund_demo
     from backend.services.fund_ledger import import_fund_ledger
 
     result = import_fund_ledger(community, DEMO_FUND_LEDGER)
@@ -342,7 +343,7 @@ def seed_demo_fund(community: Community) -> str:
             "费用由1栋全体业主按专有部分面积分摊，从1栋维修资金账户列支。"
             "报价单和施工方案可在物业服务中心查阅。"), "860000.00", {"buildings": ["1"]},
             "objection", now, closes_at=now + timedelta(days=10))
-        fund_service.open_proposal(zhang, proposal.id, now=now)
+        fund_demo.publish_and_start(zhang, proposal.id, at=now)
         created.append("open")
     title = "2栋生活水泵更换"
     if not exists(title) and "manager" in users:
@@ -393,14 +394,16 @@ def _decide(fund_service, opener: User, proposal: FundProposal, opened: datetime
             ballots: dict) -> None:
     """Open a past vote, cast its ballots, close it at its deadline (as the job
     would have), and mark the owners as told back then."""
+    from backend.services.fund import demo as fund_demo
     from backend.services.fund_ballots import cast_ballot
 
-    fund_service.open_proposal(opener, proposal.id, now=opened)
+    fund_demo.publish_and_start(opener, proposal.id, at=opened)
     for index, (user, choice) in enumerate(ballots.items(), start=1):
         if user is None:
             continue
         room = next(b.room_id for b in user.bindings if b.relation == Role.owner)
         cast_ballot(user, proposal.id, room, choice, now=opened + timedelta(days=index))
     fund_service.close_voting(proposal.id, now=proposal.closes_at + timedelta(minutes=1))
+    fund_demo.finalise_at_query_end(opener, proposal.id)
     proposal.open_notified_at = opened
     proposal.result_notified_at = proposal.closes_at

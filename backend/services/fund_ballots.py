@@ -340,7 +340,7 @@ def verify(proposal_id: int) -> VerifyReport:
         rooms_by_key[row.owner_key].append(row.room_id)
     links: dict[int, int] = dict(db.session.execute(
         select(FundBallotRoom.room_id, FundBallotRoom.ballot_id)
-        .where(FundBallotRoom.proposal_id == proposal_id)).tuples())
+        .where(FundBallotRoom.proposal_id == proposal_id)).all())
     ballots = list(db.session.scalars(
         select(FundBallot).where(FundBallot.proposal_id == proposal_id).order_by(FundBallot.seq)))
     # What each entry hashed: its owner's rooms in the snapshot (an entry covering

@@ -70,6 +70,8 @@ def close_voting(proposal_id: int, now: datetime | None = None, *, closed_by: Us
     if changed != 1:
         return False
     db.session.refresh(proposal)
+    # the owners in scope are told of the (preliminary) result at once
+    enqueue("fund.notify", proposal.id, "result", key=f"fund-result-{proposal.id}")
     if withdrawn:
         _publish_final(proposal)
     else:
@@ -82,7 +84,6 @@ def close_voting(proposal_id: int, now: datetime | None = None, *, closed_by: Us
 def _publish_final(proposal: FundProposal) -> None:
     from backend.services.notices.system import post_fund_result
 
-    enqueue("fund.notify", proposal.id, "result", key=f"fund-result-{proposal.id}")
     post_fund_result(proposal, stage="final")
 
 
