@@ -120,7 +120,13 @@ def fund_result_text(proposal: FundProposal, stage: str) -> tuple[str, str]:
                          f"要求{m.requirement}，{'已达到' if m.met else '未达到'}。")
     if proposal.chain_head:
         lines.append(f"选票日志链头：{proposal.chain_head[:16]}…，可凭投票回执在小程序中核对。")
-    if proposal.publicity_days:
+    query_ends = getattr(proposal, "query_ends_at", None)
+    if stage == "preliminary" and query_ends is not None:
+        from backend.timeutil import local_text
+
+        lines.append(f"对初步结果如有疑问，请在{local_text(query_ends)}前在小程序该事项页面提出，"
+                     "业委会答复后公布最终结果。")
+    elif proposal.publicity_days:
         lines.append(f"结果公示{proposal.publicity_days}天，公示期内如有异议请联系业委会。")
     return title, "\n".join(lines)
 
@@ -131,10 +137,18 @@ def post_fund_result(proposal: FundProposal, *, stage: str) -> Notice:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
     title, body = fund_result_text(proposal, stage)
-    return _post(proposal.community_id, f"fund-result-{proposal.id}-{stage}",
-                 title=title, body=body, category="vote_result",
-                 building_ids=_proposal_building_ids(proposal), pinned=False,
-                 source="fund_result", now=utcnow())
+    now = utcnow()
+    notice = _post(proposal.community_id, f"fund-result-{proposal.id}-{stage}",
+                   title=title, body=body, category="vote_result",
+                   building_ids=_proposal_building_ids(proposal), pinned=False,
+                   source="fund_result", now=now)
+    if stage == "final":
+        # the preliminary result stops showing (kept in the history)
+        preliminary = _existing(f"fund-result-{proposal.id}-preliminary")
+        if preliminary is not None and preliminary.expires_at is None:
+            preliminary.expires_at = now
+            db.session.flush()
+    return notice
 
 
 # ------------------------------------------------------------------ fee standard
