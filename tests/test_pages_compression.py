@@ -63,3 +63,21 @@ def test_api_answers_are_compressed_too(client):
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert b"home_repair" in decoded(response)
+
+
+def test_the_html_preloads_every_module_of_its_first_screens(client):
+    html = client.get("/miniapp/").get_data(as_text=True)
+    version = version_of(client)
+    preloaded = set(re.findall(rf'<link rel="modulepreload" href="/m/{version}/([^"]+)">', html))
+    # the shell's static imports, followed through (session.js is imported by core.js)
+    assert {"miniapp/app.js", "miniapp/core.js", "shared/session.js", "shared/api.js"} <= preloaded
+    # and the first pages, so no wave of requests waits for the router
+    assert {"miniapp/pages/login.js", "miniapp/pages/home.js"} <= preloaded
+    desk = client.get("/desk/").get_data(as_text=True)
+    assert f'href="/m/{version}/desk/pages/login.js"' in desk
+
+
+def test_the_demo_login_list_is_preloaded_only_with_the_demo_sign_in(make_app):
+    preload = '<link rel="preload" href="/api/v1/dev/demo-users" as="fetch" crossorigin>'
+    assert preload in make_app(DEV_LOGIN=True).test_client().get("/miniapp/").get_data(as_text=True)
+    assert preload not in make_app(DEV_LOGIN=False).test_client().get("/miniapp/").get_data(as_text=True)

@@ -13,6 +13,12 @@ year (``immutable``): a repeat visit costs one conditional request for the HTML,
 any change to a file changes the version, so nobody runs a stale module. The module
 graph keeps working unchanged because imports are relative (``../shared/api.js``
 from ``/m/<v>/miniapp/app.js`` is ``/m/<v>/shared/api.js``).
+
+Round trips, for the same phones: the HTML lists every module of its first screens
+(``modulepreload``: the entry's static imports, followed through, and the first
+pages, ``FIRST_SCREEN``) so they all load in one wave instead of one wave per level
+of imports; with the demo sign-in on, the login picker's list is preloaded too. The
+responses are compressed (backend/extensions.py ``init_compression``).
 """
 from __future__ import annotations
 
@@ -41,6 +47,14 @@ TYPES = {
     ".json": "application/json",
 }
 YEAR = 365 * 24 * 3600
+# The pages a visit most often starts on: their modules are preloaded with the shell's.
+FIRST_SCREEN = {"miniapp": ("pages/login.js", "pages/home.js"),
+                "desk": ("pages/login.js", "pages/tickets.js")}
+# What the login picker asks first when the demo sign-in is on (routes/dev.py).
+DEMO_USERS_URL = "/api/v1/dev/demo-users"
+_STATIC_IMPORT = re.compile(r'^\s*(?:import|export)\b[^;"\']*?(?:\bfrom\s*)?["\'](\.{1,2}/[^"\']+)["\']', re.M)
+_MODULE_ENTRY = re.compile(r'<script type="module" src="([^"]+)"')
+_graphs: dict[tuple[str, str], tuple[str, ...]] = {}  # (app, version) → module paths
 # relative href/src in the HTML (not "#fragment", not absolute, not "scheme:")
 _RELATIVE_URL = re.compile(r'\b(href|src)="(?![#/]|[a-z][a-z0-9+.-]*:)([^"]+)"')
 
@@ -73,7 +87,11 @@ def app_index(app: str):
         target = posixpath.normpath(posixpath.join(app, match.group(2)))
         return f'{match.group(1)}="/m/{version}/{target}"'
 
-    response = current_app.response_class(_RELATIVE_URL.sub(versioned, html), mimetype="text/html")
+    html = _RELATIVE_URL.sub(versioned, html)
+    # before the entry script, so the browser asks for them all in its first wave
+    anchor = "  <script type=\"module\"" if "<script type=\"module\"" in html else "</head>"
+    html = html.replace(anchor, _preloads(app, version, html) + anchor, 1)
+    response = current_app.response_class(html, mimetype="text/html")
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
@@ -96,6 +114,42 @@ def versioned_file(version: str, app: str, filename: str):
 def app_file(app: str, filename: str):
     """Unversioned addresses keep working (revalidated on every use)."""
     return _send(app, filename)
+
+
+def module_graph(app: str, version: str) -> tuple[str, ...]:
+    """The served paths (``miniapp/app.js``, ``shared/api.js``, ...) of the app's entry
+    module and first pages and everything they import statically, in load order."""
+    key = (app, version)
+    if key not in _graphs:
+        html = (APPS[app] / "index.html").read_text(encoding="utf-8")
+        queue = [posixpath.normpath(posixpath.join(app, m)) for m in _MODULE_ENTRY.findall(html)]
+        queue += [f"{app}/{page}" for page in FIRST_SCREEN.get(app, ())]
+        seen: list[str] = []
+        while queue:
+            path = queue.pop(0)
+            if path in seen or path.split("/", 1)[0] not in APPS:
+                continue
+            source = MOCK_DIR / path
+            if not source.is_file():
+                continue
+            seen.append(path)
+            text = source.read_text(encoding="utf-8")
+            queue += [posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+                      for target in _STATIC_IMPORT.findall(text)]
+        if len(_graphs) > 16:  # old versions of a long-running server
+            _graphs.clear()
+        _graphs[key] = tuple(seen)
+    return _graphs[key]
+
+
+def _preloads(app: str, version: str, html: str) -> str:
+    links = [f'  <link rel="modulepreload" href="/m/{version}/{path}">\n'
+             for path in module_graph(app, version) if f"/m/{version}/{path}" not in html]
+    if app == "miniapp" and current_app.config.get("DEV_LOGIN"):
+        # fetched as api.js fetches it (same-origin credentials), so the page's own
+        # request is answered from this preload
+        links.append(f'  <link rel="preload" href="{DEMO_USERS_URL}" as="fetch" crossorigin>\n')
+    return "".join(links)
 
 
 def asset_version() -> str:
