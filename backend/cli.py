@@ -354,11 +354,29 @@ def sweep_photos_command(older_than_hours: float, dry_run: bool):
                f"{'would delete' if dry_run else 'deleted'} {len(result['removed'])}")
 
 
+@click.command("storage-copy")
+@click.option("--to", "target_name", type=click.Choice(["s3"]), required=True,
+              help="The backend to copy the local media directory (MEDIA_DIR) to.")
+@with_appcontext
+def storage_copy_command(target_name: str):
+    """Copy existing local files to the bucket (S3_* settings) under the same keys.
+    Safe to interrupt and run again: files already there (same size and ETag) are
+    skipped. Switch STORAGE_BACKEND=s3 once it reports no failures."""
+    from backend.services.storage import BACKENDS, copy_local_to
+
+    config = current_app.config
+    counts = copy_local_to(BACKENDS[target_name](config), config["MEDIA_DIR"])
+    click.echo(f"copied {counts['copied']}, skipped {counts['skipped']} (already there), "
+               f"failed {counts['failed']}")
+    if counts["failed"]:
+        _fail("有文件未能复制，请检查对象存储后重新运行（已复制的文件会跳过）")
+
+
 COMMANDS = [
     import_ledger_command, import_bills_command, set_fee_command, create_staff_command,
     grant_committee_command, seed_demo_command, worker_command, relay_outbox_command,
     tick_command, bot_eval_command, verify_ballots_command, import_fund_ledger_command,
-    sweep_photos_command, set_fund_rule_command,
+    sweep_photos_command, set_fund_rule_command, storage_copy_command,
 ]
 
 

@@ -37,6 +37,16 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "REDIS_URL": env.get("REDIS_URL") or None,
         "MEDIA_DIR": env.get("MEDIA_DIR") or str(instance / "media"),
         "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
+        # s3: any S3-compatible bucket (Aliyun OSS, Tencent COS, MinIO)
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_BUCKET": env.get("S3_BUCKET", ""),
+        "S3_REGION": env.get("S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY", ""),
+        "S3_ADDRESSING_STYLE": env.get("S3_ADDRESSING_STYLE", "path"),
+        # app: files stream through the app; presigned: 302 to a short-lived bucket URL
+        "STORAGE_SERVE": env.get("STORAGE_SERVE", "app"),
+        "STORAGE_PRESIGNED_EXPIRES": _int(env.get("STORAGE_PRESIGNED_EXPIRES"), 300),
         "WECHAT_APPID": env.get("WECHAT_APPID", ""),
         "WECHAT_SECRET": env.get("WECHAT_SECRET", ""),
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN", ""),
@@ -117,6 +127,10 @@ def finalise(config: dict) -> dict:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     config["SQLALCHEMY_DATABASE_URI"] = url
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if config.get("STORAGE_SERVE", "app") not in {"app", "presigned"}:
+        raise ConfigError("STORAGE_SERVE must be app or presigned")
+    if config.get("S3_ADDRESSING_STYLE", "path") not in {"path", "virtual"}:
+        raise ConfigError("S3_ADDRESSING_STYLE must be path or virtual")
     if not 0 < config["WECHAT_REPLY_BUDGET_SECONDS"] < 5:
         raise ConfigError("WECHAT_REPLY_BUDGET_SECONDS must be above 0 and below WeChat's 5 s")
     if url.startswith("sqlite"):
@@ -164,6 +178,12 @@ def check_production(config: dict) -> None:
         problems.append("DEV_LOGIN must be off in production")
     if not config.get("DATABASE_URL"):
         problems.append("DATABASE_URL must be set in production")
+    if config.get("STORAGE_BACKEND") == "s3":
+        problems.extend(f"{name} must be set with STORAGE_BACKEND=s3" for name in
+                        ("S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+                        if not config.get(name))
+    if config.get("STORAGE_SERVE") == "presigned" and config.get("STORAGE_BACKEND") != "s3":
+        problems.append("STORAGE_SERVE=presigned needs STORAGE_BACKEND=s3")
     from backend.wechatpay import settings_problems
 
     problems.extend(settings_problems(config))

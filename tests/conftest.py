@@ -116,12 +116,58 @@ def test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
     return config
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server process (moto's standalone ``moto_server``), once
+    per session: its endpoint URL."""
+    import urllib.request
+
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1",
+                             "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("moto_server did not start")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
 @pytest.fixture
-def make_app(database_url, tmp_path):
-    """Build an app with config overrides: ``make_app(REDIS_URL=...)``."""
+def s3_settings(s3_server):
+    """Settings of the s3 backend on a fresh, empty bucket of the fixture's server."""
+    import uuid
+
+    import boto3
+
+    settings = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": s3_server,
+                "S3_BUCKET": f"test-{uuid.uuid4().hex[:16]}", "S3_REGION": "us-east-1",
+                "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing",
+                "S3_ADDRESSING_STYLE": "path"}
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing",
+                 ).create_bucket(Bucket=settings["S3_BUCKET"])
+    return settings
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path, request):
+    """Build an app with config overrides: ``make_app(REDIS_URL=...)``. With
+    STORAGE_BACKEND=s3 in the environment, files go to a bucket of the fixture's S3
+    server unless the test chooses a backend itself."""
     apps = []
 
     def factory(**overrides):
+        if os.environ.get("STORAGE_BACKEND") == "s3" and "STORAGE_BACKEND" not in overrides:
+            overrides = {**request.getfixturevalue("s3_settings"), **overrides}
         app = create_app(test_config(database_url, tmp_path, **overrides))
         app.test_client_class = BufferedClient
         apps.append(app)

@@ -3,7 +3,7 @@ timeline, the state-machine actions, rating, follow-ups, and the photos themselv
 (served only to people who may see the ticket)."""
 from __future__ import annotations
 
-from flask import current_app, send_file
+from flask import current_app
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
 from webargs.fields import DelimitedList
@@ -29,7 +29,7 @@ from backend.rules.ticket_states import (
     STATUS_LABELS,
 )
 from backend.services import tickets as ticket_service
-from backend.services.storage import get_storage
+from backend.services.storage import send_stored
 from backend.timeutil import utcnow
 
 KINDS = [k.value for k in TicketKind]
@@ -381,16 +381,11 @@ def photo_file(ticket_id, photo_id, variant):
         raise Conflict("照片正在处理中，请稍后再看", code="photo_processing",
                        details={"state": photo.state.value})
     key = photo.thumb_key if variant == "thumb" else photo.display_key
-    storage = get_storage()
     try:
-        path = storage.local_path(key)
-        source = path if path is not None and path.is_file() else storage.open(key)
+        response = send_stored(key, "image/jpeg", f"ticket-{ticket_id}-{photo_id}-{variant}.jpg",
+                               PHOTO_CACHE)
     except FileNotFoundError as exc:
         raise NotFound("找不到该照片", code="photo_not_found") from exc
-    response = send_file(source, mimetype="image/jpeg", conditional=True, etag=True, max_age=None,
-                         download_name=f"ticket-{ticket_id}-{photo_id}-{variant}.jpg")
-    response.headers["Cache-Control"] = PHOTO_CACHE
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = "inline"
-    response.vary.add("Authorization")
+    if response.status_code != 302:
+        response.headers["Content-Disposition"] = "inline"
     return response

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO, Iterable
 
-from flask import Response, current_app, send_file
+from flask import Response, current_app
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 from sqlalchemy import Column, exists, select
@@ -47,7 +47,7 @@ from backend.models.base import Base, utcnow
 from backend.services.photos.checks import MB, check_image
 from backend.services.photos.files import delete_after_commit
 from backend.services.photos.variants import render_variants
-from backend.services.storage import get_storage, new_key
+from backend.services.storage import get_storage, new_key, send_stored
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
@@ -260,18 +260,12 @@ def attachment_response(attachment: Attachment, *, download: bool = False) -> Re
     caller (``Cache-Control: private``), never sniffed; a PDF is sandboxed (no
     script runs in a viewer that honours CSP), and ``download`` asks the browser
     to save instead of showing it."""
-    storage = get_storage()
     try:
-        path = storage.local_path(attachment.key)
-        source = path if path is not None and path.is_file() else storage.open(attachment.key)
+        response = send_stored(attachment.key, attachment.content_type, attachment.name,
+                               "private, max-age=3600", as_attachment=download)
     except FileNotFoundError as exc:
         raise NotFound("找不到该文件", code="file_not_found") from exc
-    response = send_file(source, mimetype=attachment.content_type, conditional=True, etag=True,
-                         max_age=None, as_attachment=download, download_name=attachment.name)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.vary.add("Authorization")
     return response
 
 
