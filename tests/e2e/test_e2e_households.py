@@ -1,6 +1,6 @@
 """Households on the phone: an owner (李娜, not on the committee: 我的 shows no
-stray "null") invites a tenant in 我的房屋 → a new WeChat user opens the link and
-joins → the tenant reports a fault and chats → on the fund pages the tenant has no
+stray "null") invites a tenant in 我的房屋 → a new WeChat user opens the link, signs
+in and joins → the tenant reports a fault and chats → on the fund pages the tenant has no
 vote button and the API refuses a ballot (403) → the owner sees the tenant."""
 from __future__ import annotations
 
@@ -33,12 +33,15 @@ def test_owner_invites_a_tenant_who_reports_and_chats_but_cannot_vote(open_page,
     assert link.endswith(f"#/join?code={code.inner_text()}")
     screenshot(owner, "miniapp-household-invite")
 
+    # the tenant opens the link before signing in: the code waits for the sign-in
     tenant = open_page("phone", "tenant")
-    tenant.goto("/miniapp/")
+    tenant.goto(link)
+    expect(tenant.locator(".join-card")).to_contain_text("请先登录")
+    tenant.get_by_role("link", name="去登录").click()
     tenant.get_by_label("微信 openid（演示）").fill("e2e-household-tenant")
     tenant.get_by_role("button", name="进入并绑定房屋").click()
     expect(tenant.locator("#nav-title")).to_have_text("绑定房屋")
-    tenant.goto(link)
+    tenant.locator(".pending-join").get_by_role("link", name="立即加入").click()
     expect(tenant.locator("#nav-title")).to_have_text("加入房屋")
     tenant.get_by_role("button", name="确认加入").click()
     expect(tenant.locator("#nav-title")).to_have_text("我的房屋")

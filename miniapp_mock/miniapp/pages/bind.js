@@ -4,6 +4,7 @@
 import { busy, errorBox, field, h, toast } from "../../shared/dom.js";
 import { navigate } from "../../shared/router.js";
 import { api, loadMe } from "../core.js";
+import { pendingJoinNotice } from "./join.js";
 
 function input(name, props = {}) {
   return h("input", { name, type: "text", autocomplete: "off", ...props });
@@ -21,6 +22,8 @@ export default async function render(ctx) {
   };
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, "验证并绑定");
   const form = h("form", { class: "form", novalidate: true },
+    pendingJoinNotice() || h("p", { class: "notice join-hint" }, "家庭成员或租户？请向业主索取邀请码，",
+      h("a", { class: "link", href: "#/rooms" }, "输入邀请码加入")),
     h("p", { class: "notice", text: "请填写房产登记的业主姓名和在物业登记的手机号，与物业台账一致即可绑定。" }),
     h("div", { class: "card form-card" },
       field("小区", controls.community),

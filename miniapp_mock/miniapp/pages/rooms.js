@@ -8,6 +8,7 @@ import { date, dateTime } from "../../shared/format.js";
 import { label, ROLE } from "../../shared/labels.js";
 import { navigate } from "../../shared/router.js";
 import { api, loadMe } from "../core.js";
+import { pendingJoinNotice } from "./join.js";
 
 const HOUSEHOLDS = "/api/v1/households";
 
@@ -194,6 +195,7 @@ export default async function render(ctx) {
   };
   await load();
   append(ctx.el, [
+    pendingJoinNotice(),
     list,
     h("a", { class: "btn btn-plain btn-block", href: "#/bind" }, "我是业主，绑定房屋"),
     joinCard(),
