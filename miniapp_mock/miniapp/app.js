@@ -26,6 +26,7 @@ const routes = [
   { path: "/tickets/:id", name: "ticket", title: "工单详情", load: page("ticket"), parent: "/tickets" },
   { path: "/tickets/:id/rate", name: "rate", title: "服务评价", load: page("rate"), parent: "/tickets" },
   { path: "/bills", name: "bills", title: "物业缴费", load: page("bills"), parent: "/home" },
+  { path: "/receipt", name: "receipt", title: "电子收据", load: page("receipt"), parent: "/bills" },
   { path: "/fund", name: "fund", title: "维修资金", load: page("fund"), parent: "/home" },
   { path: "/fund/:id", name: "proposal", title: "表决详情", load: page("proposal"), parent: "/fund" },
   { path: "/fund/:id/vote", name: "vote", title: "参与表决", load: page("vote"), parent: "/fund" },
