@@ -1,18 +1,39 @@
 """Answerers about the property fee (物业费): what the asker's rooms cost per month (and
 per quarter, half year or year when asked), their arrears, the community's fee
-standards, how to pay and how to get an invoice."""
+standards, how to pay and how to get an invoice.
+
+Bills and arrears cover only the rooms whose bills the asker may see
+(``permissions.may_see_bills``); a member the owner has not allowed is told to ask
+the owner. The pay page is offered (an ``open_page`` action) and named as a channel
+only while online payment is on (``wechatpay.enabled``): the bot never promises
+what the product does not do."""
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
+from backend import wechatpay
 from backend.models import ROOM_KIND_LABELS, Room
 from backend.rules.fees import fee_for
-from backend.services.bot_answers.base import Context, answerer, area, money, no_room
+from backend.services.bot_answers.base import Answer, Context, answerer, area, money, no_room
 from backend.services.community import fee_standards
 from backend.services.fees import arrears_for, as_line, bills_for_rooms, room_fees
 from backend.services.permissions import may_see_bills
 from backend.timeutil import local_today
+
+PAY_ACTION = {"type": "open_page", "label": "去缴费", "href": "#/bills"}
+
+
+def bill_rooms_of(ctx: Context) -> list[Room]:
+    user = ctx.asker.user
+    if user is None:
+        return []
+    return [r for r in ctx.asker.rooms if may_see_bills(user, r)]
+
+
+def online_payment() -> bool:
+    return wechatpay.enabled()
+
 
 PERIOD_WORDS = (("quarter", r"季"), ("half_year", r"半年"), ("year", r"年"))
 PERIOD_LABELS = {"quarter": "每季度", "half_year": "每半年", "year": "每年"}
@@ -75,7 +96,8 @@ def fee_amount(ctx: Context) -> str:
             for p in periods)
         lines.append(ctx.t("fee_amount_total", total=money(total), extra=extra))
     latest = {}
-    for bill in bills_for_rooms([r.id for r in rooms]):  # newest period first per room
+    allowed = {r.id for r in bill_rooms_of(ctx)}  # bills only where the asker may see them
+    for bill in bills_for_rooms([r.id for r in rooms if r.id in allowed]):  # newest first
         latest.setdefault(bill.room_id, bill)
     for room in rooms:
         bill = latest.get(room.id)
@@ -116,10 +138,13 @@ def fee_arrears(ctx: Context) -> str:
         lines.append(ctx.t("fee_arrears_line", room=rooms[bill.room_id].label, period=bill.period,
                            amount=money(lines_of[bill.id].outstanding),
                            due=bill.due_date.isoformat()))
-    lines.append(ctx.t("fee_arrears_total", total=money(total)))
+    pay = (ctx.t("fee_arrears_pay_online") if online_payment()
+           else ctx.t("fee_arrears_pay_offline", phone=ctx.setting("office_phone")))
+    lines.append(ctx.t("fee_arrears_total", total=money(total), pay=pay))
     if upcoming_text:
         lines.append(upcoming_text)
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    return Answer(text, action=PAY_ACTION) if online_payment() else text
 
 
 @answerer("fee.standard")
@@ -143,12 +168,18 @@ def fee_standard(ctx: Context) -> str:
 
 
 @answerer("fee.payment")
-def fee_payment(ctx: Context) -> str:
+def fee_payment(ctx: Context) -> str | Answer:
     methods = ctx.setting("payment_methods") or []
     if isinstance(methods, str):
         methods = [methods]
-    return ctx.t("fee_payment", methods="\n".join(f"· {m}" for m in methods),
+    # the community's channels; the mini-program's only while online payment is on
+    methods = [m for m in methods if "小程序" not in m]
+    online = online_payment()
+    if online:
+        methods.insert(0, ctx.t("fee_payment_online_channel"))
+    text = ctx.t("fee_payment", methods="\n".join(f"· {m}" for m in methods),
                  due_day=ctx.setting("payment_due_day"))
+    return Answer(text, action=PAY_ACTION) if online and bill_rooms_of(ctx) else text
 
 
 @answerer("fee.invoice")

@@ -43,6 +43,7 @@ function actionButtons(action, post) {
   if (action.type === "ask" && action.text) {
     return [h("button", { type: "button", class: "btn btn-small btn-plain chat-action chat-ask", onclick: () => post(action.text) }, action.label || action.text)];
   }
+  if (action.type === "open_page" && action.href) return [h("a", { class: "btn btn-small btn-primary chat-action", href: action.href }, action.label || "打开")];
   if (action.type !== "create_ticket") return [];
   const params = new URLSearchParams();
   if (action.kind) params.set("kind", action.kind);
