@@ -146,7 +146,8 @@ def test_past_its_deadline_a_read_shows_the_outcome_the_job_then_freezes(app, cl
     assert [(p["status"], p["outcome"]) for p in listed] == [("closed", "passed")]
     shown = client.get(url, headers=voters["O-2"]).json
     assert shown["tally"]["frozen"] is False and shown["tally"]["closed_early"] is False
-    assert shown["closed_at"] == shown["closes_at"] and shown["publicity_ends_at"]
+    # the result's publicity runs from the final result (after the query window)
+    assert shown["closed_at"] == shown["closes_at"] and shown["stage"] == "query"
     # ...and change nothing: the vote is still open in the database, nobody told
     with app.app_context():
         stored = db.session.get(FundProposal, proposal["id"])

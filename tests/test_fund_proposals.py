@@ -14,6 +14,7 @@ import responses
 from backend.extensions import db
 from backend.models import Community, FundEligibleRoom, FundProposal, Notification, User
 from backend.services import fund as fund_service
+from tests.fund_helpers import start_published
 
 TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/token"
 SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
@@ -135,7 +136,9 @@ def test_drafts_are_hidden_from_owners_until_opened(client, owner, committee, fu
     viewer = owner("O-2")
     assert client.get(f"/api/v1/fund-proposals/{draft['id']}", headers=viewer).status_code == 404
     assert client.get("/api/v1/fund-proposals", headers=viewer).json["items"] == []
-    client.post(f"/api/v1/fund-proposals/{draft['id']}/open", headers=committee("O-1"))
+    published = client.post(f"/api/v1/fund-proposals/{draft['id']}/open", headers=committee("O-1"))
+    assert published.status_code == 400  # 8 days: too short for 7 days' publicity + window
+    start_published(client.application, draft["id"])
     shown = client.get(f"/api/v1/fund-proposals/{draft['id']}", headers=viewer).json
     assert shown["status"] == "voting"
     assert [r["label"] for r in shown["my_rooms"]] == ["1栋1单元102"] and shown["can_vote"]
@@ -179,10 +182,14 @@ def test_the_list_is_newest_first_paginated_and_filterable(client, staff, fund_p
     assert client.get("/api/v1/fund-proposals?cursor=%%%", headers=manager).status_code == 400
 
 
-def test_a_scheduled_vote_starts_at_opens_at(app, client, owner, rooms_by_label, fund_proposal):
+def test_a_scheduled_vote_starts_at_opens_at(app, client, owner, committee, rooms_by_label,
+                                            fund_proposal):
     voter = owner("O-2")
-    proposal = fund_proposal(opens_at=later(days=1))
+    draft = fund_proposal(open=False, opens_at=later(days=8), closes_at=later(days=16))
+    proposal = client.post(f"/api/v1/fund-proposals/{draft['id']}/open",
+                           headers=committee("O-1")).json
     assert proposal["status"] == "scheduled" and proposal["tally"] is None
+    assert proposal["stage_label"] == "公示中"
     early = client.post(f"/api/v1/fund-proposals/{proposal['id']}/ballots", headers=voter,
                         json={"room_id": rooms_by_label["1-1-102"], "choice": "object"})
     assert early.status_code == 409 and early.json["error"]["code"] == "voting_not_open"
@@ -283,10 +290,9 @@ def test_owners_get_a_wechat_subscribe_message_with_the_fund_template(make_app):
     created = client.post("/api/v1/fund-proposals", headers=tokens["O-1"], json={
         "title": "1栋电梯更换", "amount_yuan": "1000.00", "scope": {"buildings": ["1"]},
         "rule": "civil_code_use", "closes_at": later(days=8)}).json
-    assert client.post(f"/api/v1/fund-proposals/{created['id']}/open",
-                       headers=tokens["O-1"]).status_code == 200
+    start_published(client.application, created["id"], token=tokens["O-1"]["Authorization"])
     sent = [c for c in responses.calls if c.request.url.startswith(SUBSCRIBE_URL)]
-    assert len(sent) == 2
+    assert len(sent) == 4  # published (公示) and voting opened, to each owner
     import json
 
     payloads = [json.loads(c.request.body) for c in sent]
@@ -295,7 +301,7 @@ def test_owners_get_a_wechat_subscribe_message_with_the_fund_template(make_app):
     assert all(len(p["data"]["thing1"]["value"]) <= 20 for p in payloads)
     with app.app_context():
         states = db.session.scalars(db.select(Notification.wechat_state)).all()
-        assert states == ["sent", "sent"]
+        assert states == ["sent"] * 4
 
 
 def test_rules_and_emergency_cases_are_published_for_the_forms(client, owner):

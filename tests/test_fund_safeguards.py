@@ -15,7 +15,7 @@ import pytest
 from backend.extensions import db
 from backend.jobs.queue import tick_inline
 from backend.models import Community, FundProposal
-from tests.fund_helpers import closing_in, utc_now, vote_at
+from tests.fund_helpers import closing_in, start_published, utc_now, vote_at
 
 
 @pytest.fixture
@@ -175,7 +175,8 @@ def test_the_setting_in_force_when_voting_opens_is_the_votes(app, client, commit
     result = runner.invoke(args=["set-fund-rule", "--objection-threshold", "1/4",
                                  "--objection-basis", "area"])
     assert result.exit_code == 0, result.output
-    opened = client.post(f"/api/v1/fund-proposals/{early['id']}/open", headers=chair).json
+    start_published(app, early["id"])
+    opened = client.get(f"/api/v1/fund-proposals/{early['id']}", headers=chair).json
     assert (opened["objection_threshold"], opened["objection_basis"]) == ("1/4", "area")
     # O-2 objects: 120.30 of 437.60 m² = 0.275 > 1/4 → would be rejected under 1/4 area
     assert client.post(f"/api/v1/fund-proposals/{early['id']}/ballots", headers=li, json={

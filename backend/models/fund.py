@@ -131,6 +131,7 @@ class FundProposal(Base):
     # Owners told (once) that voting opened / the result or emergency use is published.
     open_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    publish_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 公示 before voting: published at, for ``notice_days`` (voting opens at opens_at)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notice_days: Mapped[int | None]

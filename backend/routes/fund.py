@@ -316,7 +316,8 @@ class FundProposalOut(Schema):
     stage_label = Label(STAGE_LABELS, "stage", required=True)
     published_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.published_at")
     notice_days = fields.Integer(allow_none=True, required=True, attribute="proposal.notice_days")
-    query_ends_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.query_ends_at")
+    query_ends_at = LocalDateTime(allow_none=True, required=True, metadata={
+        "description": "end of the query window (询异期) after the preliminary result"})
     finalised_at = LocalDateTime(allow_none=True, required=True, attribute="proposal.finalised_at")
     allow_change = fields.Boolean(required=True, attribute="proposal.allow_change")
 

@@ -86,6 +86,7 @@ def upgrade():
 
     with op.batch_alter_table('fund_proposal', schema=None) as batch_op:
         batch_op.add_column(sa.Column('published_at', UTC(), nullable=True))
+        batch_op.add_column(sa.Column('publish_notified_at', UTC(), nullable=True))
         batch_op.add_column(sa.Column('notice_days', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('allow_change', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('query_ends_at', UTC(), nullable=True))
@@ -143,7 +144,7 @@ def downgrade():
     with op.batch_alter_table('fund_proposal', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('fk_fund_proposal_finalised_by_id_user'), type_='foreignkey')
         for column in ('finalised_by_id', 'finalised_at', 'query_ends_at', 'allow_change',
-                       'notice_days', 'published_at'):
+                       'notice_days', 'publish_notified_at', 'published_at'):
             batch_op.drop_column(column)
     op.drop_table('fund_proposal_file')
     op.drop_index('ix_fund_comment_proposal_id_stage', table_name='fund_comment')

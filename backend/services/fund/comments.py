@@ -41,10 +41,24 @@ def may_read_plan(user: User, proposal: FundProposal) -> bool:
     return is_owner_in_scope(user, proposal)
 
 
+def query_ends_at(proposal: FundProposal, now: datetime) -> datetime | None:
+    """The end of the query window, as stored, or as the close will set it."""
+    if proposal.query_ends_at is not None or not proposal.closing_due(now):
+        return proposal.query_ends_at
+    from datetime import timedelta
+
+    from backend.services.fund.settings import fund_settings
+
+    return proposal.closes_at + timedelta(days=fund_settings(proposal.community).query_days)
+
+
 def open_stage(proposal: FundProposal, now: datetime) -> CommentStage | None:
     """Which kind of question owners may ask now, if any."""
     if proposal.status == ProposalStatus.scheduled and proposal.published_at is not None:
         return CommentStage.publicity
+    ends = query_ends_at(proposal, now)
+    if proposal.closing_due(now):  # the close job has not run yet: its window has begun
+        return CommentStage.query if ends and now < ends else None
     if (proposal.status == ProposalStatus.closed and proposal.finalised_at is None
             and proposal.query_ends_at is not None and now < proposal.query_ends_at):
         return CommentStage.query
@@ -62,6 +76,12 @@ def comments_of(user: User, proposal_id: int) -> tuple[FundProposal, list[FundCo
 def ask(user: User, proposal_id: int, body: str, now: datetime | None = None) -> FundComment:
     now = now or utcnow()
     proposal = lock_visible(user, proposal_id)
+    if proposal.closing_due(now):
+        # the first query after the deadline freezes the preliminary result it is about
+        from backend.services.fund.closing import close_voting
+
+        close_voting(proposal.id, now)
+        db.session.refresh(proposal)
     if not is_owner_in_scope(user, proposal):
         raise Forbidden("只有范围内的业主可以提问或询异", code="not_in_scope")
     stage = open_stage(proposal, now)

@@ -21,7 +21,8 @@ from backend.timeutil import local_text
 def notify_owners(proposal_id: int, event: str, now: datetime | None = None) -> int:
     """Tell every owner in scope, once per event ("opened", "result", "approved")."""
     now = now or utcnow()
-    flag = FundProposal.open_notified_at if event == "opened" else FundProposal.result_notified_at
+    flag = {"opened": FundProposal.open_notified_at,
+            "published": FundProposal.publish_notified_at}.get(event, FundProposal.result_notified_at)
     claimed = db.session.execute(
         update(FundProposal).where(FundProposal.id == proposal_id, flag.is_(None))
         .values({flag.key: now}).execution_options(synchronize_session=False)
@@ -31,9 +32,10 @@ def notify_owners(proposal_id: int, event: str, now: datetime | None = None) -> 
     proposal = db.session.get(FundProposal, proposal_id)
     title, body, short = _message(proposal, event)
     link = f"/fund/{proposal.id}"
-    when = proposal.closes_at if event == "opened" else (proposal.closed_at or proposal.approved_at)
+    when = proposal.closes_at if event == "opened" else (
+        proposal.opens_at if event == "published" else (proposal.closed_at or proposal.approved_at))
     data = {"thing1": proposal.title, "time2": local_text(when) if when else "", "thing3": short}
-    users = owner_user_ids(proposal_id)
+    users = owner_user_ids(proposal_id) if event != "published" else scope_owner_user_ids(proposal)
     for user_id in users:
         notify(user_id, f"fund_{event}", title, body, link, wechat_data=data)
     return len(users)
@@ -42,6 +44,11 @@ def notify_owners(proposal_id: int, event: str, now: datetime | None = None) -> 
 def _message(proposal: FundProposal, event: str) -> tuple[str, str, str]:
     amount = f"{proposal.amount:,.2f}"
     scope = scope_label(proposal)
+    if event == "published":
+        return (f"维修资金使用公示：{proposal.title}",
+                f"{scope}业主：拟使用维修资金{amount}元用于“{proposal.title}”，现公示"
+                f"{proposal.notice_days}天，{local_text(proposal.opens_at)}开始表决。"
+                f"公示期内可在小程序中查看方案并提问。", "公示期内可查看方案并提问")
     if event == "opened":
         deadline = local_text(proposal.closes_at)
         if proposal.rule == FundRule.objection:
@@ -77,3 +84,16 @@ def _message(proposal: FundProposal, event: str) -> tuple[str, str, str]:
             f"{scope}业主：“{proposal.title}”表决已结束，结果：{outcome}。{figures}。"
             f"结果公示{proposal.publicity_days}天。选票日志链头：{(proposal.chain_head or '')[:16]}…，"
             f"可凭投票回执在小程序中核对。", f"结果：{outcome}"[:20])
+
+
+def scope_owner_user_ids(proposal: FundProposal) -> list[int]:
+    """Before the snapshot: users bound now as owner of a room in scope."""
+    from sqlalchemy import select
+
+    from backend.models import Room, RoomBinding
+    from backend.services.fund.scope import scope_filter
+
+    return list(db.session.scalars(
+        select(RoomBinding.user_id).distinct().join(RoomBinding.room).join(Room.building)
+        .where(scope_filter(proposal), RoomBinding.is_current_owner)
+        .order_by(RoomBinding.user_id)))

@@ -72,6 +72,8 @@ class ProposalView:
         finalised = self.proposal.finalised_at is not None
         return stage_of(self.status.value, finalised)
 
+    query_ends_at: datetime | None = None
+
     @property
     def cost_per_m2(self) -> Decimal | None:
         return cost_per_m2(self.proposal.amount, self.scope_area_m2)
@@ -107,13 +109,18 @@ class ProposalView:
 
 def view_of(proposal: FundProposal, now: datetime) -> ProposalView:
     """The proposal's status and outcome as they stand at ``now`` (list rows)."""
+    from backend.services.fund.comments import query_ends_at
+
     if proposal.closing_due(now):
         due = closing_tally(proposal, proposal.closes_at)
-        return ProposalView(proposal, ProposalStatus.closed, due.outcome, due.closed_at,
+        view = ProposalView(proposal, ProposalStatus.closed, due.outcome, due.closed_at,
                             due.chain_head, due.ballots, tally=due)
-    return ProposalView(proposal, proposal.status,
-                        proposal.outcome.value if proposal.outcome else None,
-                        proposal.closed_at, proposal.chain_head, proposal.ballot_count)
+    else:
+        view = ProposalView(proposal, proposal.status,
+                            proposal.outcome.value if proposal.outcome else None,
+                            proposal.closed_at, proposal.chain_head, proposal.ballot_count)
+    view.query_ends_at = query_ends_at(proposal, now)
+    return view
 
 
 def detail_of(user: User, proposal: FundProposal, now: datetime) -> ProposalView:
@@ -167,7 +174,7 @@ def _steps_of(user: User, proposal: FundProposal, view: ProposalView, keys: set[
         proposal.community_id not in staff_community_ids(user))
     view.can_finalise = (committee and proposal.status == ProposalStatus.closed
                          and proposal.finalised_at is None
-                         and (proposal.query_ends_at is None or proposal.query_ends_at <= now))
+                         and (view.query_ends_at is None or view.query_ends_at <= now))
     if proposal.genesis_hash is not None:
         view.my_proxy = my_proxy(user, proposal)
         held = {p.voter_key for p in proxies_held(user, proposal.id)}
