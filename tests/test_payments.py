@@ -334,3 +334,37 @@ def test_receipt_and_invoice_request(client, owner, staff, bills, stub, wxpay):
     personal = client.post(f"/api/v1/payments/orders/{order2['id']}/invoice", headers=headers,
                            json={"kind": "personal", "title": "张三"})
     assert personal.status_code == 201, personal.json
+
+
+def ask(client, headers, text):
+    response = client.post("/api/v1/bot/ask", headers=headers, json={"text": text})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_bot_arrears_offers_the_pay_page_and_drops_to_the_rest(client, owner, login, bills,
+                                                               stub, wxpay):
+    headers = owner("O-1")
+    before = ask(client, headers, "我欠了多少物业费")
+    assert "¥551.60" in before["answer"] and before["action"]["href"] == "#/bills"
+    order = make_order(client, headers, bills, ids=bills["ids"][:1]).json
+    post_notice(client, *stub.notification(stub.pay(order["out_trade_no"])))
+    after = ask(client, headers, "我欠了多少物业费")
+    assert "¥275.80" in after["answer"] and "¥551.60" not in after["answer"]
+    channels = ask(client, headers, "物业费怎么缴纳")["answer"]
+    assert "小程序" in channels
+    kid = login("openid-kid")
+    add_family(client.application, bills["room"], "openid-kid", bills_allowed=False)
+    refused = ask(client, kid, "我欠了多少物业费")
+    assert "联系业主" in refused["answer"] and "¥" not in refused["answer"]
+
+
+def test_bot_names_no_online_channel_while_payment_is_off(make_app):
+    from tests.conftest import bind_owner
+
+    app = make_app(PAYMENT_DEV_STANDIN=False, PAYMENT_ENABLED=False)
+    client = app.test_client()
+    headers = bind_owner(app, client)
+    answer = ask(client, headers, "物业费怎么缴纳")
+    assert "小程序" not in answer["answer"] and "前台" in answer["answer"]
+    assert answer["action"] is None
