@@ -32,16 +32,17 @@ demo: seed
 	@echo "Mini-program: http://127.0.0.1:5000/miniapp/   Desk console: http://127.0.0.1:5000/desk/"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## The whole suite: SQLite (with the browser tests), then PostgreSQL.
+## The whole suite: SQLite with local files (with the browser tests), then PostgreSQL
+## with files in S3 (a moto_server bucket), so both storage backends are covered.
 test: install-test
 	$(BIN)/python -m pytest -q
-	TEST_DB=postgresql $(BIN)/python -m pytest -q -m "not e2e"
+	TEST_DB=postgresql STORAGE_BACKEND=s3 $(BIN)/python -m pytest -q -m "not e2e"
 
 test-sqlite: install-test
 	$(BIN)/python -m pytest -q
 
 test-postgresql: install-test
-	TEST_DB=postgresql $(BIN)/python -m pytest -q -m "not e2e"
+	TEST_DB=postgresql STORAGE_BACKEND=s3 $(BIN)/python -m pytest -q -m "not e2e"
 
 ## Refresh the README's screenshots (the browser tests save every main screen)
 screenshots: install-test

@@ -116,6 +116,18 @@ def test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
     return config
 
 
+# STORAGE_BACKEND=s3 chooses the backend of the suite's apps (make_app adds a bucket of
+# the fixture's server); taken out of the environment so that no app or subprocess
+# reads it without the bucket's settings.
+TEST_STORAGE = os.environ.pop("STORAGE_BACKEND", "local")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "local_storage: the test looks at MEDIA_DIR itself, so it keeps the local "
+        "backend when the suite runs with STORAGE_BACKEND=s3")
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """A real S3-compatible server process (moto's standalone ``moto_server``), once
@@ -166,7 +178,8 @@ def make_app(database_url, tmp_path, request):
     apps = []
 
     def factory(**overrides):
-        if os.environ.get("STORAGE_BACKEND") == "s3" and "STORAGE_BACKEND" not in overrides:
+        if (TEST_STORAGE == "s3" and "STORAGE_BACKEND" not in overrides
+                and request.node.get_closest_marker("local_storage") is None):
             overrides = {**request.getfixturevalue("s3_settings"), **overrides}
         app = create_app(test_config(database_url, tmp_path, **overrides))
         app.test_client_class = BufferedClient

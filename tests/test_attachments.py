@@ -119,6 +119,7 @@ def test_a_stranger_with_no_community_cannot_upload(client, login, community):
     assert response.json["error"]["code"] == "community_required"
 
 
+@pytest.mark.local_storage
 def test_uploads_no_record_refers_to_are_swept_after_a_day(app, client, resident):
     item = _upload(client, resident, (_pdf(), "a.pdf")).json["items"][0]
     assert len(_files(app)) == 1

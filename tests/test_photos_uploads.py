@@ -14,7 +14,7 @@ from backend.extensions import db
 from backend.models import OutboxJob, PhotoState, Ticket, TicketPhoto
 from tests.conftest import bind_owner, wait_for
 
-pytestmark = pytest.mark.usefixtures("wechat_api")
+pytestmark = [pytest.mark.usefixtures("wechat_api"), pytest.mark.local_storage]
 
 
 def _files(app) -> list[Path]:
