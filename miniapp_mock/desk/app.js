@@ -12,6 +12,7 @@ const routes = [
   { path: "/tickets", name: "tickets", title: "工单队列", load: page("tickets"), section: "/tickets", roles: ["desk", "engineer", "manager"] },
   { path: "/tickets/:id", name: "ticket", title: "工单详情", load: page("ticket"), section: "/tickets", roles: ["desk", "engineer", "manager"] },
   { path: "/chats", name: "chats", title: "客服会话", load: page("chats"), section: "/chats", roles: ["desk", "manager"] },
+  { path: "/payments", name: "payments", title: "在线缴费", load: page("payments"), section: "/payments", roles: ["desk", "manager"] },
   { path: "/chats/:id", name: "chats", title: "客服会话", load: page("chats"), section: "/chats", roles: ["desk", "manager"] },
   { path: "/fund", name: "fund", title: "维修资金", load: page("fund"), section: "/fund", roles: ["committee", "manager"] },
   { path: "/fund/new", name: "fund-new", title: "新建维修资金事项", load: page("fund_new"), section: "/fund", roles: ["committee", "manager"] },
