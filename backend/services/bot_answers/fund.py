@@ -7,6 +7,8 @@ import re
 from backend.errors import NotFound
 from backend.rules.fund_rules import HEADCOUNT_NOTE, explain_rule
 from backend.services.bot_answers.base import Context, answerer, money, no_room
+from backend.models import utcnow
+from backend.rules.fund_rules import STAGE_LABELS
 from backend.services.fund import open_proposals_for
 from backend.services.fund_ledger import fund_balance as balance_of
 from backend.services.permissions import owned_rooms
@@ -79,14 +81,36 @@ def fund_vote(ctx: Context) -> str:
     if not ctx.asker.rooms or ctx.asker.user is None:
         return no_room(ctx, "表决") + "\n" + ctx.t("fund_vote_how")
     proposals = open_proposals_for(ctx.asker.user)
+    staged = _staged_lines(ctx.asker.user)
     if not proposals:
-        return ctx.t("fund_vote_none") + "\n" + ctx.t("fund_vote_how")
+        return "\n".join([ctx.t("fund_vote_none"), *staged, ctx.t("fund_vote_how")])
     lines = [ctx.t("fund_vote_head")]
     for proposal, voted in proposals:
-        lines.append(ctx.t("fund_vote_line", title=proposal.title,
-                           closes=local_text(proposal.closes_at),
-                           status=ctx.t("fund_vote_voted" if voted else "fund_vote_not_voted")))
+        lines.append(f"【{STAGE_LABELS['voting']}】" + ctx.t(
+            "fund_vote_line", title=proposal.title, closes=local_text(proposal.closes_at),
+            status=ctx.t("fund_vote_voted" if voted else "fund_vote_not_voted")))
+    lines += staged
     if not owned_rooms(ctx.asker.user):
         lines.append(ctx.t("fund_vote_no_room"))
     lines.append(ctx.t("fund_vote_how"))
     return "\n".join(lines)
+
+
+def _staged_lines(user) -> list[str]:
+    """Decisions at another step (公示中, 询异期, 已公布), each named by its stage label."""
+    from backend.services.fund.comments import query_ends_at
+    from backend.services.fund.queries import staged_proposals_for
+
+    lines = []
+    for proposal, stage in staged_proposals_for(user):
+        label = STAGE_LABELS[stage]
+        if stage == "publicity":
+            lines.append(f"【{label}】《{proposal.title}》{local_text(proposal.opens_at)}开始表决，"
+                         f"公示期内可在小程序查看方案并提问")
+        elif stage == "query":
+            ends = query_ends_at(proposal, utcnow())
+            lines.append(f"【{label}】《{proposal.title}》初步结果已公示，"
+                         f"{local_text(ends) + '前' if ends else ''}可在小程序提出询异")
+        else:
+            lines.append(f"【{label}】《{proposal.title}》最终结果已公布，可在小程序查看")
+    return lines

@@ -68,3 +68,32 @@ def open_proposals_for(user: User, now: datetime | None = None) -> list[tuple[Fu
                 .where(FundBallot.proposal_id.in_(ids), FundBallot.voter_key.in_(all_keys))):
             voted.setdefault(proposal_id, set()).add(voter_key)
     return [(p, bool(keys.get(p.id)) and keys[p.id] <= voted.get(p.id, set())) for p in proposals]
+
+
+def staged_proposals_for(user: User, now: datetime | None = None, recent_days: int = 30):
+    """Decisions of the user's communities at another step than voting: published
+    (公示中), in the query window (询异期) or finally published in the last
+    ``recent_days`` (已公布); newest first, with the stage as it stands now."""
+    from datetime import timedelta
+
+    from sqlalchemy import and_, or_
+
+    from backend.rules.fund_rules import stage_of
+    from backend.services.fund.access import visible_community_ids
+
+    now = now or utcnow()
+    communities = visible_community_ids(user)
+    if not communities:
+        return []
+    rows = db.session.scalars(
+        select(FundProposal).where(
+            FundProposal.community_id.in_(communities),
+            or_(and_(FundProposal.status == ProposalStatus.scheduled,
+                     FundProposal.published_at.is_not(None)),
+                FundProposal.closing_due(now),
+                and_(FundProposal.status == ProposalStatus.closed,
+                     or_(FundProposal.finalised_at.is_(None),
+                         FundProposal.finalised_at >= now - timedelta(days=recent_days)))))
+        .order_by(FundProposal.id.desc()).limit(5)).all()
+    return [(p, stage_of("closed" if p.closing_due(now) else p.status.value,
+                         p.finalised_at is not None)) for p in rows]

@@ -32,7 +32,8 @@ export default async function render(ctx) {
   const threshold = h("output", { id: "objection-threshold", class: "readonly-value", text: rules.objection_threshold });
   const basis = h("output", { id: "objection-basis", class: "readonly-value", text: label(FUND_BASIS, rules.objection_basis) });
   const windowHint = h("p", { class: "field-hint", id: "window-hint" });
-  const emergencyCase = h("select", { name: "emergency_case" }, rules.emergency_cases.map((c) => h("option", { value: c.code, text: c.label })));
+  // No case preselected: the committee must choose one (the server answers 400 without it).
+  const emergencyCase = h("select", { name: "emergency_case" }, [h("option", { value: "", text: "请选择应急情形" }), ...rules.emergency_cases.map((c) => h("option", { value: c.code, text: c.label }))]);
 
   const objectionFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "否定表决设置（本小区统一规定）" }),
     h("div", { class: "grid-2" }, field("异议比例", threshold, { hint: "超过该比例即否决" }), field("计算方式", basis, { hint: "面积、人数的比较口径" })),
@@ -82,14 +83,15 @@ export default async function render(ctx) {
     if (scopeKind.value === "community") data.scope = { community: true };
     else data.scope = { buildings: buildings.value.split(/[,，、\s]+/).map((b) => b.replace(/栋$/, "").trim()).filter(Boolean) };
     if (rule.value === "emergency") {
-      data.emergency_case = emergencyCase.value;
+      if (emergencyCase.value) data.emergency_case = emergencyCase.value;
     } else {
       if (closesAt.value) data.closes_at = `${closesAt.value}:00`;
       if (opensAt.value) data.opens_at = `${opensAt.value}:00`;
     }
     const problems = [];
     if (!data.title) problems.push("请填写事项名称");
-    if (!/^\d+(\.\d{1,2})?$/.test(data.amount_yuan)) problems.push("请填写正确的金额（最多两位小数）");
+    // the server parses the amount ("128,000" too) and says what is wrong with it
+    if (!data.amount_yuan) problems.push("请填写金额");
     if (data.scope.buildings && !data.scope.buildings.length) problems.push("请填写楼栋");
     if (problems.length) {
       status.replaceChildren(errorBox({ message: problems.join("；") }));
