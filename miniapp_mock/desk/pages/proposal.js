@@ -76,6 +76,7 @@ export default async function render(ctx) {
   const info = h("section", { class: "panel" },
     h("div", { class: "detail-head" },
       h("span", { class: ["status", `fund-${p.status}`], id: "proposal-status", text: p.status_label }),
+      h("span", { class: "status", id: "proposal-stage", text: p.stage_label }),
       p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : null,
       p.status === "voting" && p.closes_at ? h("span", { class: "muted", text: remaining(p.closes_at) }) : null),
     h("p", { class: "fund-amount" }, "使用金额 ", h("strong", { text: money(p.amount_yuan) })),

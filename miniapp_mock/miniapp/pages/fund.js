@@ -12,6 +12,7 @@ export function proposalCard(p, href) {
     h("a", { class: "proposal-item", href, dataset: { id: String(p.id) } },
       h("div", { class: "proposal-head" },
         h("span", { class: ["tag", open ? "tag-green" : "tag-gray", "proposal-status"], text: p.status_label }),
+        h("span", { class: ["tag", "tag-gray", "proposal-stage"], text: p.stage_label }),
         h("span", { class: "proposal-title", text: p.title })),
       h("div", { class: "proposal-figures" },
         h("span", { class: "proposal-amount", text: money(p.amount_yuan) }),
