@@ -33,7 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from backend import auth, db_setup, errors, security
-    from backend.extensions import db, init_compression, limiter, migrate, new_api
+    from backend.extensions import (db, init_compression, init_limiter_errors, limiter, migrate,
+                                    new_api)
 
     db.init_app(app)
     db_setup.init_app(app)
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_compression(app)
     api = new_api(app)
     errors.register_error_handlers(app)
+    init_limiter_errors(app)
     security.init_app(app)
     auth.init_app(app)
 

@@ -147,8 +147,12 @@ def finalise(config: dict) -> dict:
     config["RATELIMIT_STORAGE_URI"] = config.get("RATELIMIT_STORAGE_URI") or (
         config["REDIS_URL"] or "memory://"
     )
-    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # With Redis configured in production, limits are never per process: an unreachable
+    # Redis makes Flask-Limiter raise (no swallowing, no in-memory fallback) and the
+    # limited route answers 503 (extensions.init_limiter_errors); elsewhere keep serving.
+    shared = config["APP_ENV"] == "production" and config["REDIS_URL"] is not None
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", not shared)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", not shared)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # a moving window has no boundary at which a burst slips through
     config.setdefault("RATELIMIT_STRATEGY", "moving-window")
@@ -178,6 +182,10 @@ def check_production(config: dict) -> None:
         problems.append("DEV_LOGIN must be off in production")
     if not config.get("DATABASE_URL"):
         problems.append("DATABASE_URL must be set in production")
+    if config.get("BOT_RULES_PATH"):
+        # the bot's rules are deployed with the code, alike on every server
+        problems.append("BOT_RULES_PATH must not be set in production (the bot uses the "
+                        "packaged backend/bot/rules.yaml)")
     if config.get("STORAGE_BACKEND") == "s3":
         problems.extend(f"{name} must be set with STORAGE_BACKEND=s3" for name in
                         ("S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")

@@ -24,6 +24,26 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 compress = Compress()
 
 
+def init_limiter_errors(app) -> None:
+    """A rate limit that cannot be checked (Redis down, RATELIMIT_SWALLOW_ERRORS off in
+    production) fails closed: 503 with a Chinese message and one clear log line, never
+    a per-process count that several servers would each keep."""
+    from limits.errors import StorageError as LimitsStorageError
+    from redis.exceptions import RedisError
+
+    from backend.errors import error_response
+
+    def unavailable(exc):
+        app.logger.error("rate limit storage unreachable (RATELIMIT_STORAGE_URI), "
+                         "refusing the request: %s", exc)
+        response = error_response(503, "rate_limit_unavailable", "系统繁忙，请稍后再试")
+        response.headers["Retry-After"] = "30"
+        return response
+
+    app.register_error_handler(RedisError, unavailable)
+    app.register_error_handler(LimitsStorageError, unavailable)
+
+
 def init_compression(app) -> None:
     """Text responses (pages' HTML, CSS, JS, SVG and the API's JSON) compressed for
     clients that accept it: brotli, else gzip; under 500 bytes they go as they are.
