@@ -101,7 +101,8 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         # WeChat Pay API v3 (backend/wechatpay.py); the app id is WECHAT_APPID
         "PAYMENT_ENABLED": _bool(env.get("PAYMENT_ENABLED"), False),
         # development only: no WeChat; the pay page's confirmation posts a signed notice
-        "PAYMENT_DEV_STANDIN": _bool(env.get("PAYMENT_DEV_STANDIN"), app_env != "production"),
+        # (unset: on while DEV_LOGIN is, outside production; see finalise)
+        "PAYMENT_DEV_STANDIN": _bool(env.get("PAYMENT_DEV_STANDIN"), None),
         "WECHATPAY_MCHID": env.get("WECHATPAY_MCHID", ""),
         "WECHATPAY_SERIAL_NO": env.get("WECHATPAY_SERIAL_NO", ""),
         "WECHATPAY_PRIVATE_KEY_PATH": env.get("WECHATPAY_PRIVATE_KEY_PATH", ""),
@@ -115,6 +116,8 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
 
 def finalise(config: dict) -> dict:
     """Derive settings that depend on others and refuse unsafe production setups."""
+    if config.get("PAYMENT_DEV_STANDIN") is None:
+        config["PAYMENT_DEV_STANDIN"] = bool(config["DEV_LOGIN"]) and config["APP_ENV"] != "production"
     if config["APP_ENV"] == "production":
         check_production(config)
     if not config.get("DATABASE_URL"):
