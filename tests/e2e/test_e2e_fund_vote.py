@@ -1,11 +1,13 @@
-"""维修资金 end to end: a committee member drafts and opens an objection vote (否定表决)
-at the desk, the threshold and windows shown as the community's → owners in scope
+"""维修资金 end to end: a committee member drafts and publishes an objection vote
+(否定表决) at the desk, the threshold and windows shown as the community's → the
+publicity period (公示) passes and voting starts, as the start job does → owners in scope
 lodge objections on their phones, confirming first and keeping a receipt → the
 desk's live tally moves → the committee ends the vote before its deadline, which
 only withdraws it, and owners see it withdrawn with its figures."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
@@ -15,6 +17,25 @@ from tests.e2e.helpers import desk_login, phone_login
 pytestmark = pytest.mark.e2e
 
 TITLE = "1栋屋面防水层翻新"
+BEIJING = timezone(timedelta(hours=8))
+
+
+def publicity_passes(app, proposal_id: int) -> None:
+    """The clock moved through the publicity period: the proposal published its
+    notice period ago, and its vote started now, as the start job does then (the
+    server runs on the real clock, so the publication is moved back instead)."""
+    from backend.extensions import db
+    from backend.models import FundProposal
+    from backend.services import fund as fund_service
+
+    with app.app_context():
+        proposal = db.session.get(FundProposal, proposal_id)
+        back = timedelta(days=proposal.notice_days)
+        proposal.published_at -= back
+        proposal.opens_at -= back
+        db.session.flush()
+        assert fund_service.start_scheduled(proposal_id)
+        db.session.commit()
 
 
 def object_on_phone(page, name: str, screenshot=None) -> str:
@@ -44,7 +65,8 @@ def object_on_phone(page, name: str, screenshot=None) -> str:
     return receipt
 
 
-def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(open_page, screenshot):
+def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(open_page, screenshot,
+                                                                             live_server):
     committee = open_page("desk", "committee 张伟")
     desk_login(committee, committee="张伟")
     expect(committee.locator("#top-title")).to_have_text("维修资金")
@@ -62,6 +84,9 @@ def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(op
     expect(committee.locator("#objection-threshold")).to_have_text("1/3")
     expect(committee.locator("[name=objection_threshold], [name=objection_basis]")).to_have_count(0)
     expect(committee.locator("#window-hint")).to_contain_text("不少于7天")
+    # long enough for the 7-day publicity period and then the whole objection window
+    deadline = datetime.now(BEIJING) + timedelta(days=16)
+    committee.get_by_label("表决截止时间（北京时间）").fill(deadline.strftime("%Y-%m-%dT18:00"))
     screenshot(committee, "desk-fund-new")
     committee.get_by_role("button", name="保存草稿").click()
     expect(committee).to_have_url(re.compile(r"#/fund/\d+$"))
@@ -69,6 +94,12 @@ def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(op
     expect(committee.locator("#proposal-status")).to_have_text("草稿")
     committee.locator("#open-vote").click()
     committee.get_by_role("dialog").get_by_role("button", name="开始表决").click()
+    # published first: owners read it for the publicity period, then voting starts
+    expect(committee.locator("#proposal-status")).to_have_text("待开始")
+    expect(committee.locator("#proposal-stage")).to_have_text("公示中")
+    expect(committee.locator("#open-vote")).to_have_count(0)
+    publicity_passes(live_server["app"], int(proposal_id))
+    committee.reload()
     expect(committee.locator("#proposal-status")).to_have_text("表决中")
     object_headcount = committee.locator("#tally-objecting_headcount .tally-value")
     expect(object_headcount).to_contain_text("0 人 /")
