@@ -1,13 +1,23 @@
-"""Run every benchmark module in bench/ (make bench)."""
+"""Run the benchmarks in bench/ (make bench): all of them, or those named
+(`python -m bench scale --quick`: a name, then that benchmark's own options)."""
 import importlib
 import pkgutil
+import sys
 from pathlib import Path
 
 # helpers, and the apps other benchmarks serve (push_floor: bench.bot's)
 SKIP = {"common", "hello", "push_floor", "__main__"}
 
-for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
-    if info.name in SKIP:
-        continue
-    print(f"\n=== bench.{info.name} ===", flush=True)
-    importlib.import_module(f"bench.{info.name}").main()
+names = sorted(info.name for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+               if info.name not in SKIP)
+if len(sys.argv) > 1 and sys.argv[1] in names:
+    # one benchmark, with the rest of the command line as its options
+    module = importlib.import_module(f"bench.{sys.argv[1]}")
+    if sys.argv[2:]:
+        module.main(sys.argv[2:])
+    else:
+        module.main()
+else:
+    for name in names:
+        print(f"\n=== bench.{name} ===", flush=True)
+        importlib.import_module(f"bench.{name}").main()
