@@ -20,7 +20,7 @@ def test_the_bot_answers_in_the_conversation_with_the_askers_data(client, owner)
     mine, reply = out["messages"]
     assert (mine["sender"], mine["text"]) == ("resident", "物业费多少钱")
     assert reply["sender"] == "bot" and reply["intent"] == "fee.amount"
-    assert "275.80 元/月" in reply["text"]
+    assert "¥275.80/月" in reply["text"]
     assert mine["created_at"].endswith("+08:00")
     history = client.get("/api/v1/chat/messages", headers=headers).json
     assert [m["id"] for m in history["items"]] == [mine["id"], reply["id"]]

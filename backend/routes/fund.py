@@ -488,6 +488,9 @@ class FundRulesOut(Schema):
     min_voting_days = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
                                   metadata={"description": "voted rule → shortest window in days "
                                                            "from the start of voting to closes_at"})
+    notice_days = fields.Integer(required=True, metadata={
+        "description": "publicity (公示) of a proposal before voting opens, days: a deadline "
+                       "must leave this plus the voting window"})
     headcount_note = fields.String(required=True)
 
 
@@ -707,6 +710,7 @@ def rules(args):
                     for rule, spec in RULES.items()},
         "objection_threshold": threshold, "objection_basis": basis,
         "publicity_days": settings.publicity_days, "min_voting_days": settings.window_days,
+        "notice_days": settings.notice_days,
         "headcount_note": HEADCOUNT_NOTE,
     }
 

@@ -24,8 +24,9 @@ export default async function render(ctx) {
   const rule = h("select", { name: "rule" }, rules.rules.map((r) => h("option", { value: r.code, text: r.label })));
   const ruleHelp = h("p", { class: "rule-help" });
   const minDays = (code) => (rules.min_voting_days || {})[code] || 0;
-  // the rule's shortest window plus a day, at 18:00: never short of the minimum
-  const defaultClose = (code) => localInput(new Date(Date.now() + (minDays(code) + 1) * 86400000)).replace(/T.*/, "T18:00");
+  // the publicity period, then the rule's shortest window, plus a day, at 18:00: a
+  // proposal published today can keep the suggested deadline
+  const defaultClose = (code) => localInput(new Date(Date.now() + ((rules.notice_days || 0) + minDays(code) + 1) * 86400000)).replace(/T.*/, "T18:00");
   const closesAt = h("input", { type: "datetime-local", name: "closes_at", value: defaultClose(rules.rules[0]?.code) });
   let suggested = closesAt.value;
   const opensAt = h("input", { type: "datetime-local", name: "opens_at" });
