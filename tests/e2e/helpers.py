@@ -21,7 +21,13 @@ def desk_login(page, *, username: str | None = None, password: str | None = None
     if committee:
         page.locator(".demo-chip", has_text=committee).click()
     else:
+        password = password or username.rstrip("0123456789")
+        # The form is ready once the demo accounts (loaded after it) are shown: typing
+        # before that can land in a field the page is about to re-render.
+        expect(page.locator(".demo-chip").first).to_be_visible()
         page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(password or username.rstrip("0123456789"))
+        page.get_by_label("密码").fill(password)
+        expect(page.get_by_label("用户名")).to_have_value(username)
+        expect(page.get_by_label("密码")).to_have_value(password)
         page.get_by_role("button", name="登录", exact=True).click()
     expect(page.locator(".side-user-name")).not_to_be_empty()
