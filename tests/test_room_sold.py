@@ -91,7 +91,7 @@ def test_the_bot_answers_the_seller_as_someone_without_the_room(client, app, com
         answer = _ask(client, headers, question)
         assert "绑定房屋" in answer and "1栋1单元101" not in answer and "275.80" not in answer
     standard = _ask(client, headers, "收费标准是多少")
-    assert "电梯住宅：2.80 元/㎡·月" in standard and "您的房屋" not in standard
+    assert "电梯住宅：¥2.80/㎡·月" in standard and "您的房屋" not in standard
 
 
 def test_buyer_and_seller_each_see_only_their_own_households_repairs(client, app, community,
