@@ -215,11 +215,11 @@ def split_sql(script: str) -> list[str]:
 def seed_people(env: dict) -> dict:
     """The owner (two rooms; 60 tickets, one with a long timeline) and the open
     proposal; returns what the reads need."""
-    from sqlalchemy import func, select, text, update
+    from sqlalchemy import delete, func, select, text, update
 
     from backend.extensions import db
-    from backend.models import (Community, OwnerOfRecord, Room, RoomBinding, Ticket,
-                                TicketEvent, User, utcnow)
+    from backend.models import (Community, OutboxJob, OwnerOfRecord, Room, RoomBinding,
+                                Ticket, TicketEvent, User, utcnow)
     from backend.services import fund as fund_service
 
     app = app_for(dict(env, LOG_LEVEL="WARNING"))
@@ -266,6 +266,9 @@ def seed_people(env: dict) -> dict:
             "scope": {"community": True}, "rule": "civil_code_use",
             "closes_at": now + timedelta(days=30)}, now=now)
         fund_service.open_proposal(owner, proposal.id, now=now)
+        db.session.flush()
+        # no notices to 20,000 owners: the reads are measured, not the fan-out (bench.fund)
+        db.session.execute(delete(OutboxJob))
         db.session.commit()
         info = {"community_id": community_id, "owner_id": owner.id,
                 "owner_openid": owner.openid, "detail_id": detail_id,
@@ -310,8 +313,11 @@ def requests_for(server, info: dict) -> dict:
 
 
 def check(label: str, key: str, server, request, info: dict) -> None:
-    status, body = fetch(*server, request)
     where = f"{label}: {request.method} {request.path}"
+    try:
+        status, body = fetch(*server, request)
+    except OSError as exc:
+        raise LoadFailed(f"{where}: no answer ({exc})") from exc
     if status != 200:
         raise LoadFailed(f"{where} answered {status}: {body[:500]!r}")
     data = json.loads(body)
@@ -370,58 +376,66 @@ def captured(engine):
         event.remove(engine, "before_cursor_execute", before)
 
 
-def service_calls(info: dict) -> dict:
-    """What each read's service does, in process (the statements behind the endpoint,
-    after the signed-in user is loaded)."""
+def explain(env: dict, info: dict) -> dict:
+    """{read: (elapsed ms, [(statement, plan lines, execution ms)])}: each read sent once
+    in process (the app's test client; after a warm-up request) with the statements it
+    ran captured, then each statement's EXPLAIN ANALYZE; the tally's service call too."""
     from backend.extensions import db
-    from backend.models import FundProposal, User
-    from backend.services import chat as chat_service
+    from backend.models import FundProposal
     from backend.services.fund import live_counts
-    from backend.services.tickets.lists import list_page
-    from backend.services.tickets.visibility import get_ticket
 
-    owner = db.session.get(User, info["owner_id"])
-    desk = db.session.scalar(db.select(User).where(User.openid == DESK_OPENID))
-    proposal = db.session.get(FundProposal, info["proposal_id"])
-    # touch what current_user() has loaded by the time the route runs
-    for user in (owner, desk):
-        [(b.room.owner_id, b.room.building, b.room.unit) for b in user.bindings]
-        list(user.staff_roles)
-    return {
-        "list": lambda: list_page(owner),
-        "detail": lambda: get_ticket(owner, info["detail_id"]),
-        "queue": lambda: list_page(desk, statuses=["submitted", "accepted"],
-                                   kinds=["home_repair", "common_repair"]),
-        "ask": lambda: chat_service.ask(owner, FEE_QUESTION),
-        "tally": lambda: live_counts(proposal),
+    app = app_for(dict(env, LOG_LEVEL="WARNING", RATELIMIT_ENABLED="false"))
+    client = app.test_client()
+
+    def token(openid: str) -> str:
+        return client.post("/api/v1/auth/wx-login", json={"code": f"dev:{openid}"}).get_json()[
+            "token"]
+
+    owner, desk = token(info["owner_openid"]), token(DESK_OPENID)
+    calls = {
+        "list": lambda: client.get("/api/v1/tickets", headers=bearer(owner)),
+        "detail": lambda: client.get(f"/api/v1/tickets/{info['detail_id']}",
+                                     headers=bearer(owner)),
+        "queue": lambda: client.get(f"/api/v1/tickets?{QUEUE_QUERY}", headers=bearer(desk)),
+        "ask": lambda: client.post("/api/v1/bot/ask", json={"text": FEE_QUESTION},
+                                   headers=bearer(owner)),
     }
 
+    def tally():
+        with app.app_context():
+            live_counts(db.session.get(FundProposal, info["proposal_id"]))
+            db.session.remove()
 
-def explain(env: dict, info: dict) -> dict:
-    """{read: [(statement, plan lines, execution ms)]} for every statement each read runs."""
-    from backend.extensions import db
-
-    app = app_for(dict(env, LOG_LEVEL="WARNING"))
+    calls["tally"] = tally
+    with app.app_context():
+        engine = db.engine
     out = {}
-    with app.test_request_context(method="POST"):
-        calls = service_calls(info)
-        for key, call in calls.items():
-            call()  # warm (plans, caches), then capture
-            db.session.expire_all()
-            with captured(db.engine) as seen:
-                call()
-            plans = []
+    for key, call in calls.items():
+        call()  # warm (compiled statements, plans)
+        with captured(engine) as seen:
+            started = time.perf_counter()
+            response = call()
+            elapsed = (time.perf_counter() - started) * 1000
+        if response is not None and response.status_code != 200:
+            raise LoadFailed(f"{key}: {response.status_code} {response.get_data()[:300]!r}")
+        plans = []
+        with engine.connect() as conn:
             for statement, parameters in seen:
-                rows = db.session.connection().exec_driver_sql(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars().all()
+                rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement,
+                                            parameters).scalars().all()
                 ms = next((float(r.split(":")[1].split()[0]) for r in rows
                            if r.startswith("Execution Time")), float("nan"))
                 plans.append((statement, rows, ms))
-            out[key] = plans
-        db.session.rollback()
-        db.session.remove()
-    db.engine.dispose()
+            conn.rollback()
+        out[key] = (elapsed, plans)
+        print(f"  {key}: {elapsed:.1f} ms in process, statements (ms): "
+              + ", ".join(f"{ms:.2f}" for _, _, ms in plans), flush=True)
+    engine.dispose()
     return out
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def time_tally(env: dict, info: dict, runs: int = 30) -> tuple[float, float]:
@@ -492,12 +506,14 @@ def print_report(size: Size, sizes: dict, figures: dict, plans: dict, tallies: d
     for db, (seconds, line) in imports.items():
         print(f"import-ledger, {IMPORT_ROOMS:,} rooms ({db}): {seconds:6.2f} s wall ({line}) → "
               f"≤ {IMPORT_TARGET_S:.0f} s {verdict(seconds <= IMPORT_TARGET_S)}")
-    print("\nstatements per read: execution time in ms (EXPLAIN ANALYZE), small → big")
+    print("\none request in process (ms), and each statement it ran: EXPLAIN ANALYZE "
+          "execution time in ms, small → big")
     for key in plans["small"]:
-        pairs = zip(plans["small"][key], plans["big"][key])
-        print(f"  {key:<7} " + "; ".join(f"{a[2]:.2f} → {b[2]:.2f}" for a, b in pairs))
+        (small_ms, small), (big_ms, big) = plans["small"][key], plans["big"][key]
+        print(f"  {key:<7} {small_ms:6.1f} → {big_ms:6.1f}: "
+              + "; ".join(f"{a[2]:.2f} → {b[2]:.2f}" for a, b in zip(small, big)))
     if show_plans:
-        for key, statements in plans["big"].items():
+        for key, (_, statements) in plans["big"].items():
             for i, (statement, rows, _) in enumerate(statements, 1):
                 print(f"\n--- {key} statement {i} (big database)\n{statement}\n")
                 print("\n".join(rows))
@@ -528,10 +544,12 @@ def main(argv=None) -> None:
             sizes = {db: counts(url) for db, url in urls.items()}
             print(f"data ready in {time.perf_counter() - started:.0f} s; uptime: "
                   f"{os.getloadavg()[0]:.1f} load", flush=True)
-            figures = {} if args.no_load else load(envs, infos, size)
             plans = {db: explain(env, infos[db]) for db, env in envs.items()}
             tallies = {db: time_tally(env, infos[db]) for db, env in envs.items()}
+            print(f"tally ms (median, max): {tallies}", flush=True)
             imports = {db: timed_import(env, IMPORT_ROOMS) for db, env in envs.items()}
+            print(f"import-ledger s: {imports}", flush=True)
+            figures = {} if args.no_load else load(envs, infos, size)
             print_report(size, sizes, figures, plans, tallies, imports, args.plans)
     except ServiceMissing as exc:
         raise SystemExit(f"bench.scale needs PostgreSQL: {exc}") from exc
