@@ -615,3 +615,19 @@ def bind_owner(app, client, openid: str = "owner-1-1-101") -> dict:
         "phone": "13900000001"})
     assert response.status_code == 201, response.json
     return headers
+
+
+def import_into(app, community, ledger: str | None = None, bills: list[str] = ()) -> None:
+    """Import a ledger and/or bill lines into the ``community`` fixture's community, as
+    the property company's CLI would, and commit."""
+    from backend.models import Community
+    from backend.services.ledger import import_bills, import_ledger
+
+    with app.app_context():
+        target = db.session.get(Community, community["id"])
+        if ledger:
+            import_ledger(target, ledger)
+        if bills:
+            header = "building,unit,number,period,amount_yuan,paid_yuan,due_date"
+            import_bills(target, "\n".join([header, *bills]) + "\n")
+        db.session.commit()

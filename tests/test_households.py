@@ -10,22 +10,10 @@ from datetime import timedelta
 import pytest
 
 from backend.extensions import db
-from backend.models import Community
 from backend.timeutil import local_today, utcnow
-from tests.conftest import DEMO_LEDGER
+from tests.conftest import DEMO_LEDGER, import_into as _import
 
 
-def _import(app, community, ledger=None, bills=()):
-    from backend.services.ledger import import_bills, import_ledger
-
-    with app.app_context():
-        target = db.session.get(Community, community["id"])
-        if ledger:
-            import_ledger(target, ledger)
-        if bills:
-            header = "building,unit,number,period,amount_yuan,paid_yuan,due_date"
-            import_bills(target, "\n".join([header, *bills]) + "\n")
-        db.session.commit()
 
 
 @pytest.fixture

@@ -9,24 +9,12 @@ from datetime import timedelta
 import pytest
 
 from backend.extensions import db
-from backend.models import Community
 from backend.timeutil import local_today
-from tests.conftest import DEMO_LEDGER
+from tests.conftest import DEMO_LEDGER, import_into as _import
 
 SOLD = DEMO_LEDGER.replace("O-1,张三,13900000001", "O-9,孙九,13900000009")  # 1-1-101
 
 
-def _import(app, community, ledger: str | None = None, bills: list[str] = ()) -> None:
-    from backend.services.ledger import import_bills, import_ledger
-
-    with app.app_context():
-        target = db.session.get(Community, community["id"])
-        if ledger:
-            import_ledger(target, ledger)
-        if bills:
-            header = "building,unit,number,period,amount_yuan,paid_yuan,due_date"
-            import_bills(target, "\n".join([header, *bills]) + "\n")
-        db.session.commit()
 
 
 def _bill(days_ago: int, paid: str = "0") -> str:

@@ -14,13 +14,14 @@ from backend.errors import Conflict, NotFound
 from backend.extensions import limiter
 from backend.models import PhotoState, TicketKind, TicketStatus
 from backend.routes.common import (
-    per_user,
     Blueprint,
     LocalDateTime,
     PageArgs,
     RowId,
+    chosen_files,
     decode_cursor,
     encode_cursor,
+    per_user,
 )
 from backend.rules.ticket_states import (
     API_ACTIONS,
@@ -54,18 +55,6 @@ class PhotoUpload(Upload):
         if not isinstance(value, FileStorage):
             raise ValidationError("请上传图片文件")
         return value
-
-
-def _chosen(files: list) -> list:
-    return [f for f in files if f.filename or f.content_length or _peek(f)]
-
-
-def _peek(upload: FileStorage) -> bool:
-    stream = upload.stream
-    position = stream.tell()
-    first = stream.read(1)
-    stream.seek(position)
-    return bool(first)
 
 
 class TicketCreateForm(Schema):
@@ -283,7 +272,7 @@ def create_ticket(form):
         current_user(), kind=form["kind"], description=form["description"],
         location=form["location"], room_id=form["room_id"], community_id=form["community_id"],
         urgent=form["urgent"], contact_phone=form["contact_phone"],
-        uploads=_chosen(form["photos"]))
+        uploads=chosen_files(form["photos"]))
 
 
 @blp.route("", methods=["GET"])
@@ -362,7 +351,7 @@ def rate_ticket(data, ticket_id):
 @blp.alt_response(404, description="no such ticket, or one the caller may not see")
 def add_photos(form, ticket_id):
     """Add photos: the reporter to the report; staff before/after photos (维修前/后)."""
-    added = ticket_service.add_ticket_photos(current_user(), ticket_id, _chosen(form["photos"]),
+    added = ticket_service.add_ticket_photos(current_user(), ticket_id, chosen_files(form["photos"]),
                                              form["stage"])
     return {"items": added}
 
