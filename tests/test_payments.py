@@ -122,16 +122,29 @@ def test_amount_from_the_client_is_refused(client, owner, bills, wxpay):
     assert response.status_code == 400
 
 
-def test_replayed_notification_changes_nothing(client, owner, bills, stub, wxpay):
+def logged(caplog, name="backend"):
+    return [r.getMessage() for r in caplog.records if r.name.startswith(name)]
+
+
+def test_replayed_notification_changes_nothing(client, owner, bills, stub, wxpay, caplog):
     order = make_order(client, owner("O-1"), bills).json
     headers, body = stub.notification(stub.pay(order["out_trade_no"]))
     assert post_notice(client, headers, body).status_code == 204
+    caplog.clear()
+    caplog.set_level("INFO", logger="backend")
     assert post_notice(client, headers, body).status_code == 204
     assert bill_paid(client.application, bills["ids"][0]) == Decimal("275.80")
+    assert bill_paid(client.application, bills["ids"][1]) == Decimal("275.80")
+    assert any(order["out_trade_no"] in m and "already paid" in m for m in logged(caplog)), caplog.records
+
+
+BAD_NOTICE_LOGS = {"forged": "notification refused", "tampered": "notification refused",
+                   "wrong_amount": "refused: the order is 55160 fen",
+                   "unknown_order": "unknown order 'WY20261203000000DEADBEEF' refused"}
 
 
 @pytest.mark.parametrize("case", ["forged", "wrong_amount", "unknown_order", "tampered"])
-def test_bad_notifications_change_nothing(client, owner, bills, stub, wxpay, case):
+def test_bad_notifications_change_nothing(client, owner, bills, stub, wxpay, case, caplog):
     order = make_order(client, owner("O-1"), bills).json
     trade = stub.transaction(order["out_trade_no"], 55160)
     key = None
@@ -144,11 +157,13 @@ def test_bad_notifications_change_nothing(client, owner, bills, stub, wxpay, cas
     headers, body = stub.notification(trade, key=key)
     if case == "tampered":
         body = body.replace(b'"summary": "', b'"summary": "x')
+    caplog.set_level("WARNING", logger="backend")
     response = post_notice(client, headers, body)
     assert response.status_code in (400, 401, 404)
     assert response.json["code"] == "FAIL"
     assert bill_paid(client.application, bills["ids"][0]) == Decimal("0.00")
     assert order_row(client.application, order["id"]).status.value == "pending"
+    assert any(BAD_NOTICE_LOGS[case] in m for m in logged(caplog)), logged(caplog)
 
 
 def backdate(app, order_id, minutes=30):
@@ -263,18 +278,34 @@ def test_family_without_bills_may_not_pay(client, login, owner, bills, stub, wxp
     assert make_order(client, stranger, bills).status_code == 404
 
 
-def test_production_refuses_payment_with_a_setting_missing(tmp_path, stub):
+PAYMENT_SETTINGS = ("WECHATPAY_MCHID", "WECHATPAY_SERIAL_NO", "WECHATPAY_PRIVATE_KEY_PATH",
+                    "WECHATPAY_APIV3_KEY", "WECHATPAY_PUBLIC_KEY_PATH", "WECHATPAY_PUBLIC_KEY_ID",
+                    "WECHATPAY_NOTIFY_URL", "WECHAT_APPID")
+
+
+def production(tmp_path) -> dict:
+    return {"APP_ENV": "production", "SECRET_KEY": "k" * 8 + "abcdefghijklmnopqrstuvwxyz0123456789",
+            "DEV_LOGIN": False, "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+            "INSTANCE_DIR": str(tmp_path)}
+
+
+def test_production_starts_with_every_payment_setting_and_refuses_the_standin(tmp_path, stub):
     from backend import create_app
     from backend.config import ConfigError
 
-    base = {"APP_ENV": "production", "SECRET_KEY": "k" * 8 + "abcdefghijklmnopqrstuvwxyz0123456789",
-            "DEV_LOGIN": False, "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-            "INSTANCE_DIR": str(tmp_path)}
+    base = production(tmp_path)
     create_app({**base, **stub.config(), "PAYMENT_DEV_STANDIN": False})  # complete: starts
-    with pytest.raises(ConfigError, match="WECHATPAY_APIV3_KEY"):
-        create_app({**base, **stub.config(), "WECHATPAY_APIV3_KEY": ""})
     with pytest.raises(ConfigError, match="PAYMENT_DEV_STANDIN"):
         create_app({**base, "PAYMENT_DEV_STANDIN": True})
+
+
+@pytest.mark.parametrize("name", PAYMENT_SETTINGS)
+def test_production_refuses_payment_with_a_setting_missing(tmp_path, stub, name):
+    from backend import create_app
+    from backend.config import ConfigError
+
+    with pytest.raises(ConfigError, match=name):
+        create_app({**production(tmp_path), **stub.config(), name: ""})
 
 
 def test_dev_standin_is_404_with_real_payment(client, owner, bills, wxpay):
@@ -346,7 +377,10 @@ def test_bot_arrears_offers_the_pay_page_and_drops_to_the_rest(client, owner, lo
                                                                stub, wxpay):
     headers = owner("O-1")
     before = ask(client, headers, "我欠了多少物业费")
-    assert "¥551.60" in before["answer"] and before["action"]["href"] == "#/bills"
+    # the pay page for the asker's own arrears: this room, its overdue bills picked
+    assert "¥551.60" in before["answer"]
+    assert before["action"] == {"type": "open_page", "label": "去缴费",
+                                "href": f"#/bills?room={bills['room']}"}
     order = make_order(client, headers, bills, ids=bills["ids"][:1]).json
     post_notice(client, *stub.notification(stub.pay(order["out_trade_no"])))
     after = ask(client, headers, "我欠了多少物业费")
@@ -355,8 +389,12 @@ def test_bot_arrears_offers_the_pay_page_and_drops_to_the_rest(client, owner, lo
     assert "小程序" in channels
     kid = login("openid-kid")
     add_family(client.application, bills["room"], "openid-kid", bills_allowed=False)
+    # one text for the refusal (rules.yaml fee_bills_ask_owner), in both answers
+    ask_owner = "业主尚未允许您查看本房屋的账单。如需查询或代缴物业费，请联系业主在“我的房屋”中为您开通账单权限。"
     refused = ask(client, kid, "我欠了多少物业费")
-    assert "业主" in refused["answer"] and "开通" in refused["answer"] and "¥" not in refused["answer"]
+    assert refused["answer"] == ask_owner and refused["action"] is None
+    how = ask(client, kid, "物业费怎么缴纳")
+    assert how["answer"].endswith(ask_owner) and how["action"] is None
 
 
 def test_bot_names_no_online_channel_while_payment_is_off(make_app):

@@ -21,7 +21,17 @@ from backend.services.fees import arrears_for, as_line, bills_for_rooms, room_fe
 from backend.services.permissions import may_see_bills
 from backend.timeutil import local_today
 
-PAY_ACTION = {"type": "open_page", "label": "去缴费", "href": "#/bills"}
+def pay_action(room_ids) -> dict:
+    """The pay page for the asker's own unpaid bills: one room's bills picked for
+    payment when they are all of one room, else the bills page of all their rooms."""
+    rooms = sorted(set(room_ids))
+    href = f"#/bills?room={rooms[0]}" if len(rooms) == 1 else "#/bills"
+    return {"type": "open_page", "label": "去缴费", "href": href}
+
+
+def ask_owner(ctx: Context) -> str:
+    """A family member or tenant the owner has not allowed bills (one text: rules.yaml)."""
+    return ctx.t("fee_bills_ask_owner", what="物业费")
 
 
 def bill_rooms_of(ctx: Context) -> list[Room]:
@@ -116,7 +126,7 @@ def fee_arrears(ctx: Context) -> str:
         return no_room(ctx, "欠费")
     rooms = {r.id: r for r in ctx.asker.rooms if may_see_bills(ctx.asker.user, r)}
     if not rooms:  # a family member or tenant the owner has not allowed bills
-        return "该房屋的账单仅业主本人可以查看；如需代缴，请业主在“我的房屋”中为您开通查看账单。"
+        return ask_owner(ctx)
     bills = bills_for_rooms(list(rooms))
     if not bills:
         return ctx.t("fee_arrears_no_bills", phone=ctx.setting("office_phone"))
@@ -132,7 +142,10 @@ def fee_arrears(ctx: Context) -> str:
             amount=money(sum((lines_of[b.id].outstanding for b in upcoming), Decimal(0))),
             periods="、".join(sorted({b.period for b in upcoming})))
     if not late:
-        return ctx.t("fee_arrears_none", upcoming=upcoming_text)
+        text = ctx.t("fee_arrears_none", upcoming=upcoming_text)
+        # bills not yet due can be paid ahead of time
+        return (Answer(text, action=pay_action(b.room_id for b in upcoming))
+                if upcoming and online_payment() else text)
     lines = [ctx.t("fee_arrears_head")]
     for bill in late:
         lines.append(ctx.t("fee_arrears_line", room=rooms[bill.room_id].label, period=bill.period,
@@ -144,7 +157,7 @@ def fee_arrears(ctx: Context) -> str:
     if upcoming_text:
         lines.append(upcoming_text)
     text = "\n".join(lines)
-    return Answer(text, action=PAY_ACTION) if online_payment() else text
+    return Answer(text, action=pay_action(b.room_id for b in late)) if online_payment() else text
 
 
 @answerer("fee.standard")
@@ -179,7 +192,14 @@ def fee_payment(ctx: Context) -> str | Answer:
         methods.insert(0, ctx.t("fee_payment_online_channel"))
     text = ctx.t("fee_payment", methods="\n".join(f"· {m}" for m in methods),
                  due_day=ctx.setting("payment_due_day"))
-    return Answer(text, action=PAY_ACTION) if online and bill_rooms_of(ctx) else text
+    bill_rooms = bill_rooms_of(ctx)
+    if ctx.asker.rooms and not bill_rooms:
+        return text + "\n" + ask_owner(ctx)
+    if not (online and bill_rooms):
+        return text
+    unpaid = {b.room_id for b in bills_for_rooms([r.id for r in bill_rooms])
+              if as_line(b).outstanding > 0}
+    return Answer(text, action=pay_action(unpaid or [r.id for r in bill_rooms]))
 
 
 @answerer("fee.invoice")

@@ -61,6 +61,9 @@ def settle_transaction(tx: wechatpay.Transaction) -> PaymentOrder:
         if order.transaction_id != tx.transaction_id:
             log.error("order %s paid again by %s (first: %s)", order.out_trade_no,
                       tx.transaction_id, order.transaction_id)
+        else:
+            log.info("order %s already paid (%s): repeated report, nothing changed",
+                     order.out_trade_no, tx.transaction_id)
         return order
     if order.status == OrderStatus.closed:
         log.error("order %s was closed but WeChat Pay reports it paid: settling it",

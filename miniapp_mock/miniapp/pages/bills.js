@@ -4,6 +4,8 @@
 // from its own amounts; in this mock, where wx.requestPayment does not exist, a
 // confirmation drives the development stand-in (the server posts itself the signed
 // notice), then the receipt opens. 如何缴费 asks the bot here and shows its answer.
+// `#/bills?room=ID` (the bot's 去缴费) puts that room first with its overdue bills
+// (or, with none overdue, its unpaid ones) already picked.
 
 import { h, loading } from "../../shared/dom.js";
 import { area, date, money, multiplyMoney, roomLabel } from "../../shared/format.js";
@@ -76,20 +78,26 @@ export default async function render(ctx) {
     }
   }
 
-  const sections = rooms.map((room) => {
+  const focus = Number(ctx.query.room) || null;
+  const ordered = focus ? [...rooms].sort((a, b) => (b.id === focus) - (a.id === focus)) : rooms;
+  const sections = ordered.map((room) => {
     const items = bills.items.filter((b) => b.room_id === room.id).sort((a, b) => b.period.localeCompare(a.period));
     const std = prices[room.kind];
     const fee = std ? multiplyMoney(room.area_m2, std.unit_price_yuan) : "";
     const unpaid = items.filter((b) => Number(b.outstanding_yuan) > 0);
     const canPay = payments.enabled && unpaid.length > 0;
     const list = items.length ? h("ul", { class: "bill-list" }, items.map((b) => billRow(b, canPay))) : h("p", { class: "empty", text: "暂无账单" });
+    if (canPay && room.id === focus) {
+      const overdue = new Set(unpaid.filter((b) => b.overdue).map((b) => String(b.id)));
+      for (const el of list.querySelectorAll(".bill-pick")) el.checked = overdue.size ? overdue.has(el.dataset.bill) : true;
+    }
     const status = h("p", { class: "pay-status", role: "status" });
     const picked = () => [...list.querySelectorAll?.(".bill-pick:checked") || []].map((el) => Number(el.dataset.bill));
     const actions = canPay ? h("div", { class: "pay-actions" },
       h("button", { type: "button", class: "btn btn-small", "data-pay": "selected", onclick: () => pay(room, picked(), status) }, "缴纳所选"),
       h("button", { type: "button", class: "btn btn-light btn-small", "data-pay": "all", onclick: () => pay(room, unpaid.map((b) => b.id), status) }, "全部缴纳"),
       status) : null;
-    return h("section", { class: "card" },
+    return h("section", { class: ["card", room.id === focus ? "card-focus" : null], dataset: { room: String(room.id) } },
       h("h2", { class: "card-title" }, roomLabel(room), h("span", { class: "card-extra", text: area(room.area_m2) })),
       std ? h("p", { class: "fee-formula", text: `月物业费 = ${room.area_m2}㎡ × ${money(std.unit_price_yuan)}/㎡·月（${std.label}）= ${money(fee)}` }) : null,
       list, actions);
