@@ -392,6 +392,11 @@ class FundCommitteeBallotOut(Schema):
     choice = fields.Enum(BallotChoice, by_value=True, required=True)
     choice_label = Label(CHOICE_LABELS, "choice", required=True)
     cast_at = LocalDateTime(required=True)
+    kind = fields.Enum(BallotKind, by_value=True, required=True)
+    kind_label = Label(BALLOT_KIND_LABELS, "kind", required=True)
+    action = fields.Enum(BallotAction, by_value=True, required=True)
+    action_label = Label(BALLOT_ACTION_LABELS, "action", required=True)
+    entered_by = fields.String(allow_none=True, attribute="entered_by_name")
 
 
 class FundBallotPage(Schema):
@@ -734,6 +739,41 @@ def enter_paper_ballot(data, proposal_id):
     photo of the signed sheet. 409 `already_voted` if the owner has voted online."""
     return fund_ballots.enter_paper_ballot(current_user(), proposal_id, data["room_id"],
                                            data["choice"], data["photo_id"])
+
+
+class FundSnapshotRoomArgs(Schema):
+    q = fields.String(load_default=None, validate=validate.Length(max=50), metadata={
+        "description": "part of the room label, e.g. 1栋1单元102 or 102"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class FundSnapshotRoomOut(Schema):
+    room_id = fields.Integer(required=True)
+    label = fields.String(required=True)
+    area_m2 = fields.Decimal(as_string=True, places=2, required=True)
+    owner_name = fields.String(allow_none=True, required=True)
+    unsold = fields.Boolean(required=True)
+    ballot_kind = fields.String(allow_none=True, required=True, metadata={
+        "description": "online | paper | proxy once the owner's ballot is in"})
+    ballot_kind_label = Label(BALLOT_KIND_LABELS, "ballot_kind", allow_none=True, required=True)
+
+
+class FundSnapshotRoomPage(Schema):
+    items = fields.List(fields.Nested(FundSnapshotRoomOut), required=True)
+
+
+@blp.route("/fund-proposals/<id:proposal_id>/rooms", methods=["GET"])
+@blp.arguments(FundSnapshotRoomArgs, location="query")
+@blp.response(200, FundSnapshotRoomPage)
+def snapshot_rooms(args, proposal_id):
+    """The vote's rooms as snapshotted when it opened, with owner of record, area and
+    whether (and how) each is voted: the desk looks up a named room here to enter
+    its paper ballot (staff and committee)."""
+    from backend.services.fund.room_lookup import snapshot_rooms as lookup
+
+    user = current_user()
+    proposal = fund_service.get_proposal(user, proposal_id)
+    return {"items": lookup(user, proposal, args["q"], args["limit"])}
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/ballots/withdraw", methods=["POST"])

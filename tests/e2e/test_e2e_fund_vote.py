@@ -49,7 +49,8 @@ def object_on_phone(page, name: str, screenshot=None) -> str:
     expect(page.get_by_label("我对该事项提出异议")).to_be_checked()
     page.get_by_role("button", name="提交异议").click()
     dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("提交后不可更改或撤回")
+    # under the objection rule an objection may be withdrawn before the deadline
+    expect(dialog).to_contain_text("截止前可撤回异议")
     expect(dialog.locator(".confirm-choice")).to_have_text("提出异议")
     if screenshot:
         screenshot(page, "miniapp-vote-confirm")
@@ -92,11 +93,14 @@ def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(op
     expect(committee).to_have_url(re.compile(r"#/fund/\d+$"))
     proposal_id = committee.url.rsplit("/", 1)[1]
     expect(committee.locator("#proposal-status")).to_have_text("草稿")
+    # the button says what it does: it publishes the publicity, voting follows by itself
+    expect(committee.locator("#open-vote")).to_have_text("发布公示")
     committee.locator("#open-vote").click()
-    committee.get_by_role("dialog").get_by_role("button", name="开始表决").click()
+    committee.get_by_role("dialog").get_by_role("button", name="发布公示").click()
     # published first: owners read it for the publicity period, then voting starts
     expect(committee.locator("#proposal-status")).to_have_text("待开始")
     expect(committee.locator("#proposal-stage")).to_have_text("公示中")
+    expect(committee.locator("#stage-line")).to_contain_text("自动开始表决")
     expect(committee.locator("#open-vote")).to_have_count(0)
     publicity_passes(live_server["app"], int(proposal_id))
     committee.reload()

@@ -1,5 +1,6 @@
-// 维修资金 (desk): every proposal of the community, drafts included, and a way to
-// start a new one.
+// 维修资金 (desk): every proposal of the community, drafts included, with the step
+// each is at (公示中 until voting opens, 表决中, 询异期 until its end, 已公布), and a
+// way to start a new one.
 
 import { allPages } from "../../shared/api.js";
 import { h, icon, loading } from "../../shared/dom.js";
@@ -15,7 +16,7 @@ export default async function render(ctx) {
   ctx.el.append(h("section", { class: "panel" }, balance,
     h("div", { class: "table-wrap" }, h("table", { class: "table queue-table" },
       h("caption", { class: "visually-hidden", text: "维修资金事项" }),
-      h("thead", {}, h("tr", {}, ["事项", "规则", "金额", "范围", "状态", "截止", "结果"].map((t) => h("th", { scope: "col", text: t })))),
+      h("thead", {}, h("tr", {}, ["事项", "规则", "金额", "范围", "状态", "时间", "结果"].map((t) => h("th", { scope: "col", text: t })))),
       body))));
   api.get("/api/v1/fund/ledger", { limit: 1 }, { signal: ctx.signal }).then((l) => {
     balance.textContent = `${l.community} 维修资金余额 ${money(l.balance_yuan)}（累计归集 ${money(l.total_in_yuan)}，累计使用 ${money(l.total_out_yuan)}）`;
@@ -29,8 +30,11 @@ export default async function render(ctx) {
       h("td", { class: "proposal-rule", text: p.rule_label }),
       h("td", { class: "num", text: money(p.amount_yuan) }),
       h("td", { text: p.scope_label || "" }),
-      h("td", {}, h("span", { class: ["status", `fund-${p.status}`, "proposal-status"], text: p.status_label })),
-      h("td", { text: p.closes_at ? `${dateTime(p.closes_at)}${p.status === "voting" ? `（${remaining(p.closes_at)}）` : ""}` : "—" }),
+      h("td", {}, h("span", { class: ["status", `fund-${p.status}`, "proposal-status"], text: p.status_label }), " ",
+        h("span", { class: ["status", "proposal-stage"], text: p.stage_label })),
+      h("td", { text: p.stage === "publicity" ? `${dateTime(p.opens_at)} 开始表决`
+        : p.stage === "query" && p.query_ends_at ? `询异期至 ${dateTime(p.query_ends_at)}`
+          : p.closes_at ? `${dateTime(p.closes_at)}${p.status === "voting" ? `（${remaining(p.closes_at)}）` : ""}` : "—" }),
       h("td", {}, p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : "—"));
     tr.addEventListener("click", (event) => {
       if (!event.target.closest("a")) navigate(`/fund/${p.id}`);

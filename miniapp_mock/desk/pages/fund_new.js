@@ -1,6 +1,8 @@
 // 新建维修资金事项: what, how much, whose rooms share the cost, which rule decides,
-// and until when. Saved as a draft; opening the vote is a separate, deliberate step
-// (committee members only). The objection threshold and basis, the shortest voting
+// until when, and the plan's files (维修方案, 预算, 报价: PDF or photos, uploaded first
+// with POST /api/v1/attachments, their ids sent with the proposal). Saved as a draft;
+// publishing it (公示, then voting) is a separate, deliberate step (committee members
+// only). The objection threshold and basis, the shortest voting
 // window and the publicity period are the community's (GET /fund/rules): shown here,
 // not chosen per proposal.
 
@@ -41,9 +43,11 @@ export default async function render(ctx) {
     h("p", { class: "field-hint", text: "由管理员按小区规定设置，各事项相同，不能单独修改。" }));
   const emergencyFields = h("fieldset", { class: "fieldset" }, h("legend", { text: "应急情形" }), field("情形", emergencyCase));
   const deadlineFields = h("div", {}, h("div", { class: "grid-2" },
-    field("表决截止时间（北京时间）", closesAt, { required: true }), field("开始时间（可选，默认业委会开始表决时）", opensAt)),
-    windowHint, h("p", { class: "field-hint", text: `结果公示不少于${rules.publicity_days}天，公示期满后方可支取；只有业委会委员可以开始表决。` }));
+    field("表决截止时间（北京时间）", closesAt, { required: true }), field("开始时间（可选，默认公示期满时）", opensAt)),
+    windowHint, h("p", { class: "field-hint", text: `结果公示不少于${rules.publicity_days}天，公示期满后方可支取；只有业委会委员可以发布公示。` }));
   const buildingsField = field("楼栋", buildings);
+  const MAX_FILES = 20;
+  const planFiles = h("input", { type: "file", name: "plan_files", multiple: true, accept: "application/pdf,image/jpeg,image/png" });
   const status = h("div", { class: "form-status" });
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "保存草稿");
 
@@ -67,6 +71,7 @@ export default async function render(ctx) {
   const form = h("form", { class: "panel form-panel", novalidate: true },
     field("事项名称", title, { required: true }),
     field("说明", description),
+    field("方案、预算与报价（PDF 或图片，可多选）", planFiles, { hint: `最多${MAX_FILES}个文件；范围内业主、物业和业委会可查看` }),
     h("div", { class: "grid-2" }, field("使用金额（元）", amount, { required: true }), field("分摊范围", scopeKind)),
     buildingsField,
     field("表决规则", rule), ruleHelp,
@@ -94,12 +99,19 @@ export default async function render(ctx) {
     // the server parses the amount ("128,000" too) and says what is wrong with it
     if (!data.amount_yuan) problems.push("请填写金额");
     if (data.scope.buildings && !data.scope.buildings.length) problems.push("请填写楼栋");
+    if (planFiles.files.length > MAX_FILES) problems.push(`方案文件最多${MAX_FILES}个`);
     if (problems.length) {
       status.replaceChildren(errorBox({ message: problems.join("；") }));
       return;
     }
     busy(submit, async () => {
       try {
+        if (planFiles.files.length) {
+          const upload = new FormData();
+          for (const f of planFiles.files) upload.append("files", f);
+          const stored = await api.upload("/api/v1/attachments", upload).promise;
+          data.attachment_ids = stored.items.map((a) => a.id);
+        }
         const created = await api.post("/api/v1/fund-proposals", data);
         navigate(`/fund/${created.id}`, { replace: true });
       } catch (error) {

@@ -1,8 +1,9 @@
-// 维修资金: proposals to use the maintenance fund, open ones first.
+// 维修资金: proposals to use the maintenance fund, open ones first, each with its
+// step (公示中 with when voting opens, 表决中 with the deadline, 询异期 with its end).
 
 import { allPages } from "../../shared/api.js";
 import { h, loading } from "../../shared/dom.js";
-import { date, money, remaining } from "../../shared/format.js";
+import { date, dateTime, money, remaining } from "../../shared/format.js";
 import { outcomeBadge } from "../../shared/tally.js";
 import { api } from "../core.js";
 
@@ -20,7 +21,9 @@ export function proposalCard(p, href) {
       h("div", { class: "proposal-foot" },
         h("span", { text: `范围：${p.scope_label}` }),
         open ? h("span", { class: "text-orange", text: `${remaining(p.closes_at)} · ${date(p.closes_at)}截止` })
-          : p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : h("span", { text: p.closes_at ? `${date(p.closes_at)}截止` : "" }))));
+          : p.stage === "publicity" ? h("span", { class: "text-orange proposal-when", text: `${dateTime(p.opens_at)} 开始表决` })
+            : p.stage === "query" && p.query_ends_at ? h("span", { class: "proposal-when" }, `询异期至 ${dateTime(p.query_ends_at)} `, p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : null)
+              : p.outcome ? outcomeBadge(p.outcome, p.outcome_label) : h("span", { text: p.closes_at ? `${date(p.closes_at)}截止` : "" }))));
 }
 
 export default async function render(ctx) {
@@ -38,7 +41,8 @@ export default async function render(ctx) {
   }).catch(() => {});
   const proposals = (await allPages(api, "/api/v1/fund-proposals", {}, 3)).filter((p) => p.status !== "draft");
   if (!ctx.isCurrent()) return;
-  const order = (p) => (p.status === "voting" ? 0 : 1);
+  // what owners can act on first: voting, then publicity (questions), then queries
+  const order = (p) => ({ voting: 0, publicity: 1, query: 2 }[p.stage] ?? 3);
   proposals.sort((a, b) => order(a) - order(b) || String(b.closes_at || "").localeCompare(String(a.closes_at || "")));
   list.replaceChildren(...(proposals.length ? proposals.map((p) => proposalCard(p, `#/fund/${p.id}`))
     : [h("li", { class: "empty", text: "暂无维修资金使用事项" })]));
