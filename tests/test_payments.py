@@ -244,6 +244,11 @@ def test_refund_partial_then_the_rest(client, owner, staff, bills, stub, wxpay):
     # the latest period gives the money back first
     assert bill_paid(app, bills["ids"][1]) == Decimal("175.80")
     assert bill_paid(app, bills["ids"][0]) == Decimal("275.80")
+    # the payer is told once, however often WeChat Pay repeats the refund's notice
+    told = [n for n in client.get("/api/v1/notifications", headers=owner("O-1")).json["items"]
+            if n["title"].startswith("退款")]
+    assert [n["title"] for n in told] == ["退款 ¥100.00 已原路退回"]
+    assert told[0]["link"] == f"#/receipt?id={order['id']}"
     rest = client.post(url, headers=manager, json={})
     assert rest.status_code == 201 and rest.json["amount_yuan"] == "451.60"
     assert client.post(url, headers=manager, json={"amount_yuan": "0.01"}).status_code == 400
@@ -337,6 +342,30 @@ def test_dev_standin_pays_through_a_signed_notice(make_app, client, tmp_path):
     paid = client.post(f"/api/v1/payments/orders/{order['id']}/dev-confirm", headers=headers)
     assert paid.status_code == 200 and paid.json["status"] == "paid"
     assert bill_paid(app, bill_id) == Decimal("88.00")
+    # the manager's refund: the stand-in's signed refund notice finishes it at once
+    manager = manager_of(app, client, paid.json["community"])
+    refund = client.post(f"/api/v1/payments/desk/orders/{order['id']}/refunds", headers=manager,
+                         json={"amount_yuan": "8.00", "reason": "多缴"})
+    assert refund.status_code == 201 and refund.json["status_label"] == "已退款"
+    assert bill_paid(app, bill_id) == Decimal("80.00")
+
+
+def manager_of(app, client, community_name) -> dict:
+    from backend.models import Community, Role, User
+    from backend.services.auth import hash_password
+    from backend.services.permissions import grant_staff_role
+    from tests.conftest import auth
+
+    with app.app_context():
+        user = User(username="standin-manager", name="经理", password_hash=hash_password("pw-m"))
+        db.session.add(user)
+        db.session.flush()
+        community = db.session.scalar(select(Community).filter_by(name=community_name))
+        grant_staff_role(user, community.id, Role.manager)
+        db.session.commit()
+    token = client.post("/api/v1/auth/staff-login",
+                        json={"username": "standin-manager", "password": "pw-m"}).json["token"]
+    return auth(token)
 
 
 def test_receipt_and_invoice_request(client, owner, staff, bills, stub, wxpay):

@@ -30,6 +30,7 @@ export function hasRole(me, ...roles) {
 export const SECTIONS = [
   { path: "/tickets", text: "工单队列", icon: "queue", roles: ["desk", "engineer", "manager"] },
   { path: "/chats", text: "客服会话", icon: "chat", roles: ["desk", "manager"] },
+  { path: "/payments", text: "在线缴费", icon: "bill", roles: ["desk", "manager"] },
   { path: "/fund", text: "维修资金", icon: "fund", roles: ["committee", "manager"] },
   { path: "/notices", text: "公告管理", icon: "bell", roles: ["desk", "manager", "committee"] },
   { path: "/report", text: "服务报表", icon: "chart", roles: ["manager", "committee"] },

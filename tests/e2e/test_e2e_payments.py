@@ -2,7 +2,9 @@
 taps its 去缴费 → on the bills she picks two overdue bills of a room and pays → the
 development stand-in posts WeChat Pay's signed notice → the receipt opens; back on
 the bills the two show paid, and the bot's arrears answer drops by exactly those two
-(read from the page, written in the one money format)."""
+(read from the page, written in the one money format). She starts paying her other
+room and cancels: at the desk the manager sees that order pending and the paid one,
+and refunds part of it (the stand-in's signed refund notice finishes it)."""
 from __future__ import annotations
 
 import re
@@ -12,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backend.rules.money import format_yuan
-from tests.e2e.helpers import phone_login
+from tests.e2e.helpers import desk_login, phone_login
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +63,7 @@ def test_owner_in_arrears_pays_two_bills(open_page):
     expect(page.locator("#receipt")).to_contain_text("已支付")
     expect(page.locator("#receipt")).to_contain_text(re.compile(r"微信支付单号\s*42"))
     expect(page.locator("#receipt")).to_contain_text(format_yuan(sum(paying, Decimal("0"))))
+    paid_order = page.url.rsplit("id=", 1)[1]
 
     page.get_by_role("link", name="返回账单").click()
     card = page.locator("section.card", has=page.locator(".bill-row")).first
@@ -74,3 +77,26 @@ def test_owner_in_arrears_pays_two_bills(open_page):
     assert owed_after == owed_before - sum(paying)
     expect(page.locator(".chat-msg.from-bot").last).to_contain_text(
         f"合计欠缴 {format_yuan(owed_after)}")
+
+    # a payment started and cancelled stays pending until the reconciliation closes it
+    page.goto(page.url.split("#")[0] + "#/bills")
+    other = page.locator("section.card", has=page.locator(".bill-pick")).last
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    other.get_by_role("button", name="全部缴纳").click()
+    expect(other.locator(".pay-status")).to_contain_text("已取消支付")
+
+    desk = open_page("desk", "manager")
+    desk_login(desk, username="manager")
+    desk.locator(".side-link", has_text="在线缴费").click()
+    expect(desk.locator("#top-title")).to_have_text("在线缴费")
+    paid_row = desk.locator(f"#payments tr[data-order='{paid_order}']")
+    expect(paid_row.locator(".order-status")).to_have_text("已支付")
+    desk.get_by_role("link", name=re.compile(r"^待支付 \d+$")).click()
+    expect(desk.locator("#payments tr[data-status='pending']").first).to_be_visible()
+    expect(desk.locator("#payments tr[data-status='paid']")).to_have_count(0)
+    desk.get_by_role("link", name="全部").click()
+    paid_row.get_by_label("退款金额").fill("10.00")
+    paid_row.get_by_label("退款原因").fill("多缴")
+    desk.once("dialog", lambda dialog: dialog.accept())
+    paid_row.get_by_role("button", name="退款").click()
+    expect(paid_row.locator(".order-refunds")).to_have_text("¥10.00 已退款（多缴）")

@@ -1,6 +1,7 @@
 """Refunds by the community's manager: full or partial, never above what is left of
 the order (refunds still processing count), through WeChat Pay; the outcome arrives
-by notification (services/payments/settle.py ``finish_refund``) or the job's query."""
+by notification (services/payments/settle.py ``finish_refund``) or the job's query;
+with the development stand-in, by its signed notice at once."""
 from __future__ import annotations
 
 import secrets
@@ -37,8 +38,12 @@ def request_refund(user: User, order_id: int, amount: Decimal | None, reason: st
                                   order.amount_fen, reason)
     except wechatpay.PayError as exc:
         raise PaymentUnavailable("微信支付退款暂时不可用，请稍后再试") from exc
-    if result.status in ("SUCCESS", "CLOSED", "ABNORMAL"):
-        from backend.services.payments.settle import finish_refund
+    from backend.services.payments import settle
 
-        finish_refund(result)
+    if wechatpay.standin():  # development: WeChat Pay's refund notice, verified as any other
+        from backend.services.payments.standin import signed_refund_notice
+
+        settle.handle_notification(*signed_refund_notice(order, refund))
+    elif result.status in ("SUCCESS", "CLOSED", "ABNORMAL"):
+        settle.finish_refund(result)
     return refund

@@ -164,7 +164,21 @@ def finish_refund(result: wechatpay.Refund) -> PaymentRefund:
         db.session.flush()
         db.session.refresh(refund)
         log.info("refund %s succeeded", refund.out_refund_no)
+        _tell_payer(refund)
     return refund
+
+
+def _tell_payer(refund: PaymentRefund) -> None:
+    """The payer learns the money is back (in-app, and a subscribe message)."""
+    from backend.rules.money import format_yuan
+    from backend.services.notifications import notify
+
+    order = db.session.get(PaymentOrder, refund.order_id)
+    if order.payer_id is None:
+        return
+    notify(order.payer_id, "payment_refund", f"退款 {format_yuan(refund.amount)} 已原路退回",
+           f"{order.room.label} 缴费订单 {order.out_trade_no} 的退款 {format_yuan(refund.amount)}"
+           "已原路退回您的微信支付账户。", link=f"#/receipt?id={order.id}")
 
 
 # ----------------------------------------------------------------- notifications
