@@ -57,6 +57,8 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "WECHAT_TEMPLATE_NOTICE": env.get("WECHAT_TEMPLATE_NOTICE", ""),
         # the mini-program page a subscribe message opens (it routes by ?link=)
         "WECHAT_ENTRY_PAGE": env.get("WECHAT_ENTRY_PAGE", "pages/index/index"),
+        # where residents open the app: the QR code on a printed ballot sheet links here
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "DEV_LOGIN": _bool(env.get("DEV_LOGIN"), app_env != "production"),
         "TOKEN_TTL_SECONDS": _int(env.get("TOKEN_TTL_SECONDS"), 7 * 24 * 3600),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
@@ -156,6 +158,9 @@ def finalise(config: dict) -> dict:
     shared = config["APP_ENV"] == "production" and config["REDIS_URL"] is not None
     config.setdefault("RATELIMIT_SWALLOW_ERRORS", not shared)
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", not shared)
+    # the WeChat push's nonce guard likewise: Redis only, 503 while it is unreachable
+    # (services/chat/nonces.py); elsewhere it falls back to its database table
+    config.setdefault("WECHAT_NONCE_FAIL_CLOSED", shared)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # a moving window has no boundary at which a burst slips through
     config.setdefault("RATELIMIT_STRATEGY", "moving-window")
