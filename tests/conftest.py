@@ -153,21 +153,29 @@ def s3_server():
     proc.wait(10)
 
 
-@pytest.fixture
-def s3_settings(s3_server):
-    """Settings of the s3 backend on a fresh, empty bucket of the fixture's server."""
-    import uuid
-
+def s3_client(endpoint: str):
     import boto3
 
-    settings = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": s3_server,
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def new_bucket(endpoint: str) -> dict:
+    """Settings of the s3 backend on a new, empty bucket of the server at ``endpoint``."""
+    import uuid
+
+    settings = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": endpoint,
                 "S3_BUCKET": f"test-{uuid.uuid4().hex[:16]}", "S3_REGION": "us-east-1",
                 "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing",
                 "S3_ADDRESSING_STYLE": "path"}
-    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing",
-                 ).create_bucket(Bucket=settings["S3_BUCKET"])
+    s3_client(endpoint).create_bucket(Bucket=settings["S3_BUCKET"])
     return settings
+
+
+@pytest.fixture
+def s3_settings(s3_server):
+    """Settings of the s3 backend on a fresh, empty bucket of the fixture's server."""
+    return new_bucket(s3_server)
 
 
 @pytest.fixture
@@ -194,9 +202,46 @@ def make_app(database_url, tmp_path, request):
     wipe(database_url)
 
 
+@pytest.fixture(scope="session")
+def shared_app(request, database_url, tmp_path_factory):
+    """The default app, built once per session: building one costs about 0.1 s
+    (flask-smorest documents every route), which over 1,500 tests and two passes is
+    minutes of CI. ``app`` hands it to each test from an empty database and an empty
+    file store, with its settings as built; ``make_app`` still builds a fresh app for
+    tests that need their own settings."""
+    overrides = {}
+    if TEST_STORAGE == "s3":
+        overrides = new_bucket(request.getfixturevalue("s3_server"))
+    app = create_app(test_config(database_url, tmp_path_factory.mktemp("app"), **overrides))
+    app.test_client_class = BufferedClient
+    return app
+
+
+def empty_file_store(app) -> None:
+    if app.config.get("STORAGE_BACKEND") == "s3":
+        bucket = app.config["S3_BUCKET"]
+        client = s3_client(app.config["S3_ENDPOINT_URL"])
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+    shutil.rmtree(app.config["MEDIA_DIR"], ignore_errors=True)
+
+
 @pytest.fixture
-def app(make_app):
-    return make_app()
+def app(request, make_app):
+    if request.node.get_closest_marker("local_storage") is not None and TEST_STORAGE == "s3":
+        yield make_app()
+        return
+    app = request.getfixturevalue("shared_app")
+    settings = dict(app.config)
+    yield app
+    # make_app's teardown (after this) empties the database
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    app.config.clear()
+    app.config.update(settings)
+    empty_file_store(app)
 
 
 @pytest.fixture

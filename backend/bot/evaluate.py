@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from backend.bot.matcher import Matcher
+from backend.bot.matcher import SAFE_LOADER, Matcher
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Report:
 
 
 def load_examples(path: str | Path) -> list[tuple[str, str]]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER) or []
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of {{text, intent}}")
     out = []

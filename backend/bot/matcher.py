@@ -23,6 +23,10 @@ from typing import Any
 
 import yaml
 
+# libyaml's safe loader when PyYAML has it (its wheels do): the same documents, parsed
+# about ten times faster, so the first message after a start is not held up
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 from backend.bot.normalize import Normalizer
 
 log = logging.getLogger(__name__)
@@ -240,7 +244,7 @@ class Matcher:
 def load_rules(path: str | os.PathLike = DEFAULT_RULES) -> Rules:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise RulesError(f"{path}: not valid YAML: {exc}") from exc
     return compile_rules(data)
