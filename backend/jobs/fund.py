@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from backend.extensions import db
-from backend.jobs.registry import job, periodic
+from backend.jobs.registry import PermanentJobError, job, periodic
 from backend.models import utcnow
 from backend.services import fund as fund_service
 
@@ -33,7 +33,10 @@ def close_voting(proposal_id: int) -> None:
 
 @job("fund.notify", queue="default", timeout=600, retries=3, intervals=(10, 60, 300))
 def notify_owners(proposal_id: int, event: str) -> None:
-    count = fund_service.notify_owners(proposal_id, event)
+    try:
+        count = fund_service.notify_owners(proposal_id, event)
+    except ValueError as exc:  # an event this code does not know: retrying cannot help
+        raise PermanentJobError(str(exc)) from exc
     db.session.commit()
     if count:
         log.info("fund proposal %s: %s notice to %d owner(s)", proposal_id, event, count)

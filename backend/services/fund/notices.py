@@ -18,13 +18,26 @@ from backend.services.notifications import notify
 from backend.timeutil import local_text
 
 
+# each event's notified-at flag: a notice goes out once per event
+EVENT_FLAGS = {"published": FundProposal.publish_notified_at,
+               "opened": FundProposal.open_notified_at,
+               "result": FundProposal.result_notified_at,
+               "approved": FundProposal.result_notified_at}
+
+
 def notify_owners(proposal_id: int, event: str, now: datetime | None = None) -> int:
     """Tell every owner in scope, once per event ("opened", "result", "approved")."""
     now = now or utcnow()
-    flag = {"opened": FundProposal.open_notified_at,
-            "published": FundProposal.publish_notified_at}.get(event, FundProposal.result_notified_at)
+    if event not in EVENT_FLAGS:
+        # never fall through to the result notice: that would claim its flag (the
+        # real result notice would then never go out) and read a result not yet frozen
+        raise ValueError(f"unknown fund notice event {event!r}")
+    flag = EVENT_FLAGS[event]
+    condition = [FundProposal.id == proposal_id, flag.is_(None)]
+    if event == "result":
+        condition.append(FundProposal.closed_at.is_not(None))  # frozen at close, with it
     claimed = db.session.execute(
-        update(FundProposal).where(FundProposal.id == proposal_id, flag.is_(None))
+        update(FundProposal).where(*condition)
         .values({flag.key: now}).execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
