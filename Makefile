@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: demo test test-sqlite test-postgresql install install-test migrate seed bench screenshots clean
+.PHONY: demo test test-api-sqlite test-api-postgresql test-sqlite test-postgresql install install-test migrate seed bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,21 @@ demo: seed
 	@echo "Mini-program: http://127.0.0.1:5000/miniapp/   Desk console: http://127.0.0.1:5000/desk/"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## The whole suite: SQLite with local files (with the browser tests), then PostgreSQL
-## with files in S3 (a moto_server bucket), so both storage backends are covered.
+## The whole suite: the browser tests first, on their own (SQLite, local files); then
+## the rest twice at once, on SQLite with local files and on PostgreSQL with files in
+## S3 (a moto_server bucket), so both databases and both storage backends are covered.
+## Each pass prints its report when it ends; either failing fails the target.
 test: install-test
-	$(BIN)/python -m pytest -q
-	TEST_DB=postgresql STORAGE_BACKEND=s3 $(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -m e2e
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-api-sqlite test-api-postgresql
+
+test-api-sqlite:
+	@echo "== SQLite, local files"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not e2e"
+
+test-api-postgresql:
+	@echo "== PostgreSQL, files in S3"
+	TEST_DB=postgresql STORAGE_BACKEND=s3 $(BIN)/python -m pytest -q -p no:cacheprovider -m "not e2e"
 
 test-sqlite: install-test
 	$(BIN)/python -m pytest -q
