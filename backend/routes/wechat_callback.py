@@ -15,7 +15,8 @@ WECHAT_AES_KEY is set, only in safe mode (``encrypt_type=aes`` and a valid
    GET server check included: in Redis, or else in the ``wechat_nonce`` table
    through a short transaction of its own, committed at once whatever the request
    does next (a GET never writes through the request's session, and a refused
-   push's transaction is rolled back);
+   push's transaction is rolled back). In production with REDIS_URL, a Redis that
+   does not answer makes the push 503 (no database fallback; WeChat retries);
 3. XML with a DOCTYPE or entity declaration is refused (400) before it reaches the
    parser, in the envelope and inside it;
 4. the message goes the app chat's way (``services.chat.receive_wechat_message``:
@@ -156,6 +157,8 @@ def _check_request() -> None:
         verdict = nonces.check_in_redis(key, digest, ttl=2 * window)
         if verdict is None:
             verdict = _check_nonce_in_database(key, digest, end, seconds)
+    except nonces.GuardUnavailable as exc:  # logged by the guard
+        raise _unavailable() from exc
     except Exception as exc:
         log.warning("nonce %s not checked (%s): WeChat retries", key, exc)
         raise _unavailable() from exc

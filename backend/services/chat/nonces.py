@@ -6,10 +6,19 @@ new nonce is ``FRESH``; one whose nonce is held with the SAME digest is WeChat's
 makes it change nothing); a different digest is a ``REPLAY`` and refused.
 
 The nonce is held in Redis (``SET key digest NX EX``, the app's one client) when
-configured and reachable, else in the ``wechat_nonce`` table. A Redis that just
-failed is skipped for REDIS_RETRY_AFTER seconds, so the push keeps answering inside
-WeChat's 5 s. Holding a nonce needs no undoing when the push then fails: its retry
-carries the same digest."""
+REDIS_URL is set, else in the ``wechat_nonce`` table. Redis unreachable:
+
+- in production (WECHAT_NONCE_FAIL_CLOSED, derived in config.finalise) the guard
+  refuses to decide (``GuardUnavailable``, the push answers 503): a nonce held in
+  Redis is not in the table, so deciding from the table would let a replay through
+  on another server. WeChat retries, and a retry once Redis answers again is handled
+  as a fresh push. Redis is tried on every push (its client's timeouts are short,
+  so the 503 comes well inside WeChat's 5 s);
+- elsewhere (development, tests) the table decides, and a Redis that just failed is
+  skipped for REDIS_RETRY_AFTER seconds, so the push keeps answering inside 5 s.
+
+Holding a nonce needs no undoing when the push then fails: its retry carries the
+same digest."""
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +41,11 @@ log = logging.getLogger(__name__)
 
 FRESH, RETRY, REPLAY = "fresh", "retry", "replay"
 KEY_PREFIX = "wuye:wechat-nonce:"
-REDIS_RETRY_AFTER = 30.0  # seconds to skip a Redis that just failed
+REDIS_RETRY_AFTER = 30.0  # seconds to skip a Redis that just failed (fallback mode)
+
+
+class GuardUnavailable(RuntimeError):
+    """Redis did not answer and the guard may not fall back to the database."""
 
 
 def request_digest(method: str, args: Iterable[tuple[str, str]], body: bytes) -> str:
@@ -51,10 +64,14 @@ def _verdict(held: str | None, digest: str) -> str:
 
 def check_in_redis(key: str, digest: str, ttl: int) -> str | None:
     """The verdict on ``key`` from Redis (holding it for ``ttl`` seconds if new), or
-    None when Redis is not configured or not answering (the database decides then)."""
+    None when Redis is not configured, or not answering outside production (the
+    database decides then). Not answering in production raises ``GuardUnavailable``."""
     client = redis_client()
+    if client is None:
+        return None
+    fail_closed = current_app.config.get("WECHAT_NONCE_FAIL_CLOSED", False)
     guard = current_app.extensions.setdefault("wechat_nonce_guard", {"redis_down_until": 0.0})
-    if client is None or time.monotonic() < guard["redis_down_until"]:
+    if not fail_closed and time.monotonic() < guard["redis_down_until"]:
         return None
     name = KEY_PREFIX + key
     try:
@@ -62,6 +79,11 @@ def check_in_redis(key: str, digest: str, ttl: int) -> str | None:
             return FRESH
         held = client.get(name)
     except RedisError as exc:
+        if fail_closed:
+            log.error("nonce guard: Redis (REDIS_URL) unreachable, WeChat push %s refused "
+                      "with 503 for WeChat to retry (production keeps nonces only in "
+                      "Redis, no database fallback): %s", key, exc)
+            raise GuardUnavailable(str(exc)) from exc
         guard["redis_down_until"] = time.monotonic() + REDIS_RETRY_AFTER
         log.warning("nonce guard: Redis unavailable, using the database: %s", exc)
         return None
