@@ -1,7 +1,8 @@
 // 消息通知 (desk): new assignments, residents waiting for a person, overdue tickets,
 // votes. Each opens the thing it is about; opening the list marks them read.
 
-import { busy, h, loading } from "../../shared/dom.js";
+import { h, loading } from "../../shared/dom.js";
+import { pagedList } from "../../shared/pager.js";
 import { dateTime } from "../../shared/format.js";
 import { api, refreshCounts } from "../core.js";
 
@@ -32,18 +33,10 @@ export default async function render(ctx) {
   const list = h("ul", { class: "note-rows" }, loading());
   const more = h("button", { type: "button", class: "btn btn-plain btn-small", hidden: true }, "加载更多");
   ctx.el.append(h("section", { class: "panel" }, list, more));
-  let cursor = null;
-  async function page(first) {
-    const body = await api.get("/api/v1/notifications", { limit: 30, cursor }, { signal: ctx.signal });
-    if (first) list.replaceChildren();
-    list.append(...body.items.map(row));
-    if (first && !body.items.length) list.append(h("li", { class: "empty", text: "暂无消息" }));
-    cursor = body.next_cursor;
-    more.hidden = !cursor;
-    return body;
-  }
-  more.addEventListener("click", () => busy(more, () => page(false)));
-  const first = await page(true);
+  const first = await pagedList({
+    list, more, render: row, empty: "暂无消息",
+    fetchPage: (cursor) => api.get("/api/v1/notifications", { limit: 30, cursor }, { signal: ctx.signal }),
+  });
   if (first.unread) {
     await api.post("/api/v1/notifications/read").catch(() => {});
     refreshCounts();

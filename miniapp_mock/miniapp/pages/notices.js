@@ -1,7 +1,8 @@
 // 公告: the notices shown to me now (my rooms' community or buildings), pinned first,
 // unread ones marked; opening one records that I read it.
 
-import { busy, h, loading } from "../../shared/dom.js";
+import { h, loading } from "../../shared/dom.js";
+import { pagedList } from "../../shared/pager.js";
 import { shortDateTime } from "../../shared/format.js";
 import { api } from "../core.js";
 
@@ -22,19 +23,9 @@ export default async function render(ctx) {
   const list = h("ul", { class: "note-list", id: "notice-list" }, loading());
   const more = h("button", { type: "button", class: "btn btn-plain btn-block", hidden: true }, "加载更多");
   ctx.el.append(summary, list, more);
-  let cursor = null;
-
-  async function page(first) {
-    const body = await api.get("/api/v1/notices", { limit: 20, cursor }, { signal: ctx.signal });
-    if (first) {
-      list.replaceChildren();
-      summary.textContent = body.unread ? `${body.unread} 条未读公告` : "公告均已读";
-    }
-    list.append(...body.items.map(item));
-    if (first && !body.items.length) list.append(h("li", { class: "empty", text: "暂无公告" }));
-    cursor = body.next_cursor;
-    more.hidden = !cursor;
-  }
-  more.addEventListener("click", () => busy(more, () => page(false)));
-  await page(true);
+  const first = await pagedList({
+    list, more, render: item, empty: "暂无公告",
+    fetchPage: (cursor) => api.get("/api/v1/notices", { limit: 20, cursor }, { signal: ctx.signal }),
+  });
+  summary.textContent = first.unread ? `${first.unread} 条未读公告` : "公告均已读";
 }

@@ -1,6 +1,7 @@
 // 消息通知: ticket progress, votes and other notices; opening the list marks them read.
 
-import { busy, h, icon, loading } from "../../shared/dom.js";
+import { h, icon, loading } from "../../shared/dom.js";
+import { pagedList } from "../../shared/pager.js";
 import { shortDateTime } from "../../shared/format.js";
 import { api, linkToRoute, refreshBadge } from "../core.js";
 
@@ -29,19 +30,10 @@ export default async function render(ctx) {
   const list = h("ul", { class: "note-list" }, loading());
   const more = h("button", { type: "button", class: "btn btn-plain btn-block", hidden: true }, "加载更多");
   ctx.el.append(list, more);
-  let cursor = null;
-
-  async function page(first) {
-    const body = await api.get("/api/v1/notifications", { limit: 20, cursor }, { signal: ctx.signal });
-    if (first) list.replaceChildren();
-    list.append(...body.items.map(item));
-    if (first && !body.items.length) list.append(h("li", { class: "empty", text: "暂无消息" }));
-    cursor = body.next_cursor;
-    more.hidden = !cursor;
-    return body;
-  }
-  more.addEventListener("click", () => busy(more, () => page(false)));
-  const first = await page(true);
+  const first = await pagedList({
+    list, more, render: item, empty: "暂无消息",
+    fetchPage: (cursor) => api.get("/api/v1/notifications", { limit: 20, cursor }, { signal: ctx.signal }),
+  });
   if (first.unread) {
     // Seen now: clear the unread marks on the server (the dots stay until next visit).
     try {
