@@ -174,26 +174,31 @@ class Document:
         return self
 
     def table(self, header: Sequence[str], rows: Iterable[Sequence[object]], *,
-              widths_mm: Sequence[float] | None = None,
-              align_right: Sequence[int] = ()) -> Document:
+              widths_mm: Sequence[float] | None = None, align_right: Sequence[int] = (),
+              wrap: bool = True) -> Document:
         """A table whose header row repeats at the top of every page it runs onto;
-        columns listed in ``align_right`` (amounts) are right-aligned."""
+        columns listed in ``align_right`` (amounts) are right-aligned. ``wrap=False``
+        sets cells as plain one-line text: much faster for long lists (rooms)."""
         right = ParagraphStyle("cell_right", parent=STYLES["cell"], alignment=2)
 
         def cell(i, value):
+            if not wrap:
+                return "" if value is None else str(value)
             return Paragraph(_text(value), right if i in align_right else STYLES["cell"])
 
-        data = [[Paragraph(_text(h), STYLES["cell"]) for h in header]]
+        data = [[cell(-1, h) for h in header]]
         data += [[cell(i, v) for i, v in enumerate(row)] for row in rows]
-        widths = None
-        if widths_mm:
-            widths = [w * mm for w in widths_mm]
+        widths = [w * mm for w in widths_mm] if widths_mm else None
         table = Table(data, colWidths=widths, repeatRows=1)
-        table.setStyle(TableStyle([
+        style = [
             ("GRID", (0, 0), (-1, -1), 0.5, GRID),
             ("BACKGROUND", (0, 0), (-1, 0), SHADE),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ]))
+            ("FONTNAME", (0, 0), (-1, -1), FONT),
+            ("FONTSIZE", (0, 0), (-1, -1), 9.5),
+        ]
+        style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in align_right]
+        table.setStyle(TableStyle(style))
         self._story.append(table)
         self._story.append(Spacer(1, 3 * mm))
         return self
@@ -251,24 +256,26 @@ class Document:
         return buffer.getvalue()
 
 
-def content_disposition(filename: str, *, inline: bool = False) -> str:
-    """``attachment; filename="ascii"; filename*=UTF-8''…`` (RFC 6266): an ASCII name
-    for old clients, the real (Chinese) one for the rest."""
-    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_"
-                         for c in filename).strip("_") or "download"
+def content_disposition(filename: str, ascii_name: str, *, inline: bool = False) -> str:
+    """``attachment; filename="ascii"; filename*=UTF-8''…`` (RFC 6266): ``ascii_name``
+    for old clients, the real (Chinese) name for the rest."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_"
+                       for c in ascii_name) or "download"
     kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def file_response(data: bytes, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+def file_response(data: bytes, mimetype: str, filename: str, ascii_name: str, *,
+                  inline: bool = False) -> Response:
     """A generated document as a download: never cached, never sniffed."""
     response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = content_disposition(filename, inline=inline)
+    response.headers["Content-Disposition"] = content_disposition(filename, ascii_name,
+                                                                  inline=inline)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.vary.add("Authorization")
     return response
 
 
-def pdf_response(data: bytes, filename: str) -> Response:
-    return file_response(data, PDF_MIMETYPE, filename)
+def pdf_response(data: bytes, filename: str, ascii_name: str) -> Response:
+    return file_response(data, PDF_MIMETYPE, filename, ascii_name)
