@@ -158,6 +158,25 @@ def test_fund_vote_lists_open_proposals_deadlines_and_whether_the_asker_voted(
     assert "没有正在进行的维修资金表决" in ask(client, owner("O-4"), "在哪里投票")["answer"]
 
 
+def test_fund_vote_names_each_decisions_stage(app, client, owner, committee, fund_proposal):
+    """公示中, 表决中, 询异期, 已公布: the stage each decision is at, as its page shows it."""
+    from datetime import datetime, timezone
+
+    from tests.fund_helpers import close_at_deadline
+
+    chair = committee("O-1")
+    far = (datetime.now(timezone.utc) + timedelta(days=20)).isoformat()
+    published = fund_proposal(open=False, title="外墙清洗", closes_at=far)
+    assert client.post(f"/api/v1/fund-proposals/{published['id']}/open", headers=chair).status_code == 200
+    fund_proposal(title="电梯更换")
+    close_at_deadline(app, fund_proposal(title="水泵更换")["id"], final=False)
+    close_at_deadline(app, fund_proposal(title="屋面防水")["id"], final=True)
+    answer = ask(client, owner("O-2"), "最近有什么需要表决的")["answer"]
+    for stage, title in (("公示中", "外墙清洗"), ("表决中", "电梯更换"), ("询异期", "水泵更换"),
+                         ("已公布", "屋面防水")):
+        assert re.search(rf"【{stage}】《{title}》", answer), (stage, answer)
+
+
 def test_fund_balance_comes_from_the_fund_ledger(client, owner, app, community):
     from backend.services.fund_ledger import import_fund_ledger
 

@@ -277,3 +277,32 @@ def test_the_amount_takes_thousands_separators_and_the_cost_per_m2_is_shown(clie
         "title": "1栋外墙", "amount_yuan": "12,80,00", "scope": {"buildings": ["1"]},
         "rule": "objection"})
     assert bad.status_code == 400
+
+
+def test_the_desk_finds_a_named_room_to_enter_its_paper_ballot_and_sees_how_each_was_cast(
+        client, owner, staff, committee, rooms_by_label, fund_proposal, images):
+    proposal = fund_proposal(rule="civil_code_use")
+    desk = staff("desk")
+    found = client.get(f"{_url(proposal)}/rooms", headers=desk, query_string={"q": "1单元102"})
+    assert found.status_code == 200, found.json
+    [room] = found.json["items"]
+    assert room["room_id"] == rooms_by_label["1-1-102"] and room["area_m2"] == "120.30"
+    assert room["owner_name"] and room["ballot_kind"] is None
+    photo = _upload(client, desk, images)
+    assert client.post(f"{_url(proposal)}/paper-ballots", headers=desk, json={
+        "room_id": room["room_id"], "choice": "approve", "photo_id": photo["id"]}).status_code == 201
+    assert client.post(f"{_url(proposal)}/ballots", headers=owner("O-3"), json={
+        "room_id": rooms_by_label["1-1-201"], "choice": "oppose"}).status_code == 201
+    rooms = {r["room_id"]: r for r in client.get(f"{_url(proposal)}/rooms", headers=desk).json["items"]}
+    assert len(rooms) == 4  # building 1 of the test community
+    assert rooms[rooms_by_label["1-1-102"]]["ballot_kind_label"] == "线下已投"
+    # one ballot covers both of 王五's rooms
+    assert rooms[rooms_by_label["1-1-202"]]["ballot_kind_label"] == "线上已投"
+    assert rooms[rooms_by_label["1-1-101"]]["ballot_kind"] is None
+    # the committee's ballot list says how each came in and who entered a paper one
+    ballots = client.get(f"{_url(proposal)}/ballots", headers=committee("O-1")).json["items"]
+    assert [(b["kind_label"], bool(b["entered_by"])) for b in ballots] == [
+        ("线下已投", True), ("线上已投", False)]
+    # owners see their own rooms on the proposal, not the list of everyone's
+    refused = client.get(f"{_url(proposal)}/rooms", headers=owner("O-2"))
+    assert refused.status_code == 403
