@@ -191,6 +191,7 @@ export default async function render(ctx) {
   // download links go into this container, shown under the plan's files.
   const documents = h("div", { class: "fund-documents", id: "fund-documents" });
   // documents links (result PDF, ballot sheets, Excel) are added on the next line:
+  import("./fund_documents.js").then((m) => m.documentLinks(documents, p, me));
 
   if (p.status === "draft" && p.rule !== "emergency" && p.can_manage && !p.can_open) {
     buttons.append(h("p", { class: "muted", id: "open-by-committee", text: "草稿已保存，由业委会委员决定发布公示。" }));

@@ -326,6 +326,7 @@ export default async function render(ctx) {
     p.status === "closed" ? h("p", { class: "tally-note", text: p.tally.frozen
       ? `${p.outcome === "withdrawn" ? "业委会已在截止前终止表决并撤回该事项（不视为通过），以上统计" : (p.stage === "query" ? "以上为初步统计结果，询异期满后由业委会公布最终结果；初步结果" : "表决已结束，结果")}已冻结并公示${p.chain_head ? `（表决日志链头 ${p.chain_head.slice(0, 16)}…）` : ""}。`
       : "表决已截止，结果即将公布（以上为截止时的统计）。" }) : null) : null;
+  if (tallyBox && p.status === "closed" && p.can_read_plan) tallyBox.append(h("a", { class: "btn btn-plain btn-block", href: "#", id: "result-pdf", text: "表决结果 (PDF)", onclick: (event) => { event.preventDefault(); api.blob(`/api/v1/fund-proposals/${id}/result.pdf`).then((b) => window.open(URL.createObjectURL(b), "_blank", "noopener")).catch((error) => toast(error.message || "文件打开失败", "error")); } }));
   append(ctx.el, [head, ballots.length ? [ballots.map((b) => receiptCard(id, b)), mine] : mine,
     ballotActions(ctx, p, id), proxyCard(ctx, p, id), heldProxyCard(p, id), tallyBox,
     planFiles(p, ctx.signal), questionsCard(ctx, p, id), facts]);

@@ -47,6 +47,7 @@ export default async function render(ctx) {
         rows.map(([k, v]) => h("tr", {}, h("th", { scope: "row", text: k }), h("td", { text: v }))),
         order.lines.map((l) => h("tr", {}, h("th", { scope: "row", text: `${l.period} 物业费` }), h("td", { text: money(l.amount_yuan) }))))),
       Number(order.refunded_yuan) > 0 ? h("p", { text: `已退款 ${money(order.refunded_yuan)}` }) : null,
+      order.status === "paid" ? h("a", { class: "btn btn-plain btn-small", href: "#", id: "receipt-pdf", text: "下载电子收据 (PDF)", onclick: (event) => { event.preventDefault(); api.blob(`/api/v1/payments/orders/${order.id}/receipt.pdf`).then((b) => window.open(URL.createObjectURL(b), "_blank", "noopener")).catch((error) => { event.target.textContent = error.message || "下载失败，请重试"; }); } }) : null,
       h("a", { class: "btn btn-light btn-small", href: "#/bills" }, "返回账单")),
     invoiceBox);
 }
