@@ -244,3 +244,20 @@ def test_the_bot_tells_a_member_nothing_of_the_bills_until_allowed(client, app, 
     mid = household(client, headers, room)["members"][0]["id"]
     client.patch(f"/api/v1/households/{room}/members/{mid}", headers=headers, json={"bills_allowed": True})
     assert "275.80" in ask()
+
+
+def test_a_member_follows_the_flats_repairs_from_the_day_they_joined(
+        client, home, invite, login, post_ticket):
+    headers, room = home
+    earlier = post_ticket(headers, kind="home_repair", room_id=room, description="入住前的厨房漏水")
+    assert earlier.status_code == 201
+    family = login("family-follow")
+    assert join(client, family, invite(headers, room, "family")["code"]).status_code == 201
+    later = post_ticket(headers, kind="home_repair", room_id=room, description="主卧空调不制冷")
+    common = post_ticket(headers, kind="common_repair", room_id=room)
+    listed = {t["id"] for t in client.get("/api/v1/tickets", headers=family).json["items"]}
+    assert later.json["id"] in listed
+    assert client.get(f"/api/v1/tickets/{later.json['id']}", headers=family).status_code == 200
+    # what the household did before they joined, and the owner's common reports, stay the owner's
+    assert earlier.json["id"] not in listed and common.json["id"] not in listed
+    assert client.get(f"/api/v1/tickets/{earlier.json['id']}", headers=family).status_code == 404
