@@ -100,3 +100,12 @@ def test_owner_in_arrears_pays_two_bills(open_page):
     desk.once("dialog", lambda dialog: dialog.accept())
     paid_row.get_by_role("button", name="退款").click()
     expect(paid_row.locator(".order-refunds")).to_have_text("¥10.00 已退款（多缴）")
+
+    # the front desk sees the same orders, but refunds are the manager's
+    front = open_page("desk", "desk 前台")
+    desk_login(front, username="desk")
+    front.goto("/desk/#/payments")
+    row = front.locator(f"#payments tr[data-order='{paid_order}']")
+    expect(row.locator(".order-refunds")).to_have_text("¥10.00 已退款（多缴）")
+    expect(row.get_by_role("button", name="退款")).to_have_count(0)
+    expect(front.locator("#view")).to_contain_text("退款由物业经理办理")
