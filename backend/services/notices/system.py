@@ -120,6 +120,7 @@ def fund_result_text(proposal: FundProposal, stage: str) -> tuple[str, str]:
                          f"要求{m.requirement}，{'已达到' if m.met else '未达到'}。")
     if proposal.chain_head:
         lines.append(f"选票日志链头：{proposal.chain_head[:16]}…，可凭投票回执在小程序中核对。")
+    lines.append("业主可在小程序该事项页面下载完整的表决结果公告（PDF）。")
     query_ends = getattr(proposal, "query_ends_at", None)
     if stage == "preliminary" and query_ends is not None:
         from backend.timeutil import local_text
