@@ -67,7 +67,7 @@ def object_on_phone(page, name: str, screenshot=None) -> str:
 
 
 def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(open_page, screenshot,
-                                                                             live_server):
+                                                                             live_server, jpeg_photo):
     committee = open_page("desk", "committee 张伟")
     desk_login(committee, committee="张伟")
     expect(committee.locator("#top-title")).to_have_text("维修资金")
@@ -77,6 +77,8 @@ def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(op
     committee.get_by_label("事项名称").fill(TITLE)
     committee.get_by_label("说明").fill("1栋屋面多处渗漏，拟整体翻新防水层，费用按1栋业主专有面积分摊。")
     committee.get_by_label("使用金额（元）").fill("128000.00")
+    # the plan's files go up with the draft (owners in scope open them on the phone)
+    committee.get_by_label("方案、预算与报价（PDF 或图片，可多选）").set_input_files(jpeg_photo)
     committee.get_by_label("分摊范围").select_option("buildings")
     committee.get_by_label("楼栋").fill("1")
     committee.get_by_label("表决规则").select_option("objection")
@@ -93,6 +95,8 @@ def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(op
     expect(committee).to_have_url(re.compile(r"#/fund/\d+$"))
     proposal_id = committee.url.rsplit("/", 1)[1]
     expect(committee.locator("#proposal-status")).to_have_text("草稿")
+    expect(committee.locator("#plan-files .plan-file")).to_have_text("leak.jpg")
+    expect(committee.locator("#cost-per-m2")).to_contain_text("每平方米")
     # the button says what it does: it publishes the publicity, voting follows by itself
     expect(committee.locator("#open-vote")).to_have_text("发布公示")
     committee.locator("#open-vote").click()
@@ -130,6 +134,15 @@ def test_committee_opens_vote_owners_object_tally_moves_early_close_withdraws(op
     expect(committee.locator("#tally-object-rooms")).to_contain_text("3 户")
     expect(committee.locator(".ballots-table, table", has_text="王芳")).to_be_visible()
     screenshot(committee, "desk-tally")
+
+    # an objection may be withdrawn before the deadline: a new log entry, the tally follows
+    wang.goto(f"/miniapp/#/fund/{proposal_id}")
+    expect(wang.locator("#plan-files .plan-file")).to_have_count(1)
+    wang.locator("#withdraw-objection").click()
+    wang.get_by_role("dialog").get_by_role("button", name="撤回异议").click()
+    expect(wang.locator("#my-room-status")).to_contain_text("已撤回异议")
+    expect(wang.locator("#withdraw-objection")).to_have_count(0)
+    expect(object_headcount).to_contain_text("1 人 /")
 
     # a ballot is final: the owner's vote page now shows the receipt, not the form
     li.goto(f"/miniapp/#/fund/{proposal_id}/vote")

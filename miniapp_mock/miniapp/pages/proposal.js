@@ -101,16 +101,21 @@ async function uploadOne(file) {
   return stored.items[0];
 }
 
-/** How each of the owner's rooms stands: voted (and how), given to a proxy, or not yet. */
+/** How each of the owner's rooms stands: voted (and how), the objection withdrawn,
+ * given to a proxy, or not yet. A withdrawal takes the rooms out of the count, so a
+ * room not voted now may have a withdrawn objection in the log. */
 function roomStatus(p) {
   const rooms = p.my_rooms || [];
   if (!rooms.length || !p.tally) return null;
+  const ballots = [...(p.my_ballots || [])].sort((a, b) => a.seq - b.seq);
   const latest = new Map();
-  for (const b of p.my_ballots || []) for (const r of b.rooms || []) latest.set(r.room_id, b);
+  for (const b of ballots) for (const r of b.rooms || []) latest.set(r.room_id, b);
+  const last = ballots[ballots.length - 1];
   return h("ul", { class: "room-status", id: "my-room-status" }, rooms.map((r) => {
     const b = latest.get(r.room_id);
     let text = "未投票";
-    if (b) text = b.action === "withdraw" ? `${b.kind_label}，已撤回异议` : b.kind_label;
+    if (r.voted && (b || last)) text = (b || last).kind_label;
+    else if (last && last.action === "withdraw") text = "已撤回异议";
     else if (p.my_proxy) text = `已委托 ${p.my_proxy.proxy_name} 投票`;
     return h("li", { dataset: { room: String(r.room_id) } }, `${r.label}：`, h("strong", { class: "room-vote-kind", text }));
   }));
