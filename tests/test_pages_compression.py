@@ -76,8 +76,3 @@ def test_the_html_preloads_every_module_of_its_first_screens(client):
     desk = client.get("/desk/").get_data(as_text=True)
     assert f'href="/m/{version}/desk/pages/login.js"' in desk
 
-
-def test_the_demo_login_list_is_preloaded_only_with_the_demo_sign_in(make_app):
-    preload = '<link rel="preload" href="/api/v1/dev/demo-users" as="fetch" crossorigin>'
-    assert preload in make_app(DEV_LOGIN=True).test_client().get("/miniapp/").get_data(as_text=True)
-    assert preload not in make_app(DEV_LOGIN=False).test_client().get("/miniapp/").get_data(as_text=True)

@@ -49,8 +49,19 @@ def demo_users():
     """Demo residents and staff from ``flask seed-demo`` (404 unless DEV_LOGIN is on).
 
     Lists only the accounts that exist (an unseeded database gives empty lists)."""
-    if not current_app.config.get("DEV_LOGIN") or current_app.config["APP_ENV"] == "production":
+    if not demo_login_on():
         raise NotFound()
+    return demo_accounts()
+
+
+def demo_login_on() -> bool:
+    """Whether the demo sign-in is offered (never in production)."""
+    return bool(current_app.config.get("DEV_LOGIN")) and current_app.config["APP_ENV"] != "production"
+
+
+def demo_accounts() -> dict:
+    """The demo accounts that exist, as ``GET /api/v1/dev/demo-users`` lists them (the
+    phone app's first screen shows the residents too, routes/pages.py)."""
     openids = [openid for openid, _ in DEMO_RESIDENTS]
     by_openid = {u.openid: u for u in db.session.scalars(select(User).where(User.openid.in_(openids)))}
     residents = []

@@ -25,6 +25,17 @@ export function hasRole(me, role) {
   return Boolean(me && me.roles && me.roles.includes(role));
 }
 
+// The page the server rendered into the HTML (the login page, routes/pages.py), kept
+// before the router replaces the view's content, for its page module to take over.
+let firstScreen = document.querySelector("#view > [data-first-screen]");
+
+/** The server-rendered page `name` from the HTML, once (null if there is none). */
+export function takeFirstScreen(name) {
+  const screen = firstScreen && firstScreen.dataset.firstScreen === name ? firstScreen : null;
+  firstScreen = null;
+  return screen;
+}
+
 // The shell (app.js) registers how to change the navigation bar title.
 const shellHooks = { setTitle: () => {}, setBadge: () => {} };
 export function registerShell(hooks) {

@@ -1,6 +1,7 @@
 // The Chinese names of the API's codes, as the server defines them
 // (GET /api/v1/labels): loaded once per page load by the app shell, then read from
-// memory. The pages keep no copy of their own; a code the server has no label for
+// memory; the app's HTML carries them (a JSON block, routes/pages.py), so no request
+// is made for them unless it does not. The pages keep no copy of their own; a code the server has no label for
 // (or labels that could not be loaded, offline) shows as it is. Payloads carry the
 // labels of their own codes too (status_label, rule_label...): pages show those.
 
@@ -21,6 +22,15 @@ let pending = null;
 
 /** Fetch the labels (once; a failed attempt is tried again on the next call). */
 export function loadLabels() {
+  const inline = !pending && document.getElementById("labels-data");
+  if (inline) {
+    try {
+      tables = JSON.parse(inline.textContent) || {};
+      pending = Promise.resolve(tables);
+    } catch {
+      /* a damaged block: ask the server below */
+    }
+  }
   if (!pending) {
     pending = fetch("/api/v1/labels", { headers: { Accept: "application/json" } })
       .then((response) => {
