@@ -293,7 +293,11 @@ def test_the_desk_finds_a_named_room_to_enter_its_paper_ballot_and_sees_how_each
         "room_id": room["room_id"], "choice": "approve", "photo_id": photo["id"]}).status_code == 201
     assert client.post(f"{_url(proposal)}/ballots", headers=owner("O-3"), json={
         "room_id": rooms_by_label["1-1-201"], "choice": "oppose"}).status_code == 201
-    rooms = {r["room_id"]: r for r in client.get(f"{_url(proposal)}/rooms", headers=desk).json["items"]}
+    first = client.get(f"{_url(proposal)}/rooms", headers=desk, query_string={"limit": 3}).json
+    rest = client.get(f"{_url(proposal)}/rooms", headers=desk,
+                      query_string={"limit": 3, "cursor": first["next_cursor"]}).json
+    assert rest["next_cursor"] is None
+    rooms = {r["room_id"]: r for r in first["items"] + rest["items"]}
     assert len(rooms) == 4  # building 1 of the test community
     assert rooms[rooms_by_label["1-1-102"]]["ballot_kind_label"] == "线下已投"
     # one ballot covers both of 王五's rooms

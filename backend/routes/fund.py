@@ -741,10 +741,9 @@ def enter_paper_ballot(data, proposal_id):
                                            data["choice"], data["photo_id"])
 
 
-class FundSnapshotRoomArgs(Schema):
+class FundSnapshotRoomArgs(PageArgs):
     q = fields.String(load_default=None, validate=validate.Length(max=50), metadata={
         "description": "part of the room label, e.g. 1栋1单元102 or 102"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class FundSnapshotRoomOut(Schema):
@@ -760,6 +759,7 @@ class FundSnapshotRoomOut(Schema):
 
 class FundSnapshotRoomPage(Schema):
     items = fields.List(fields.Nested(FundSnapshotRoomOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/rooms", methods=["GET"])
@@ -773,7 +773,8 @@ def snapshot_rooms(args, proposal_id):
 
     user = current_user()
     proposal = fund_service.get_proposal(user, proposal_id)
-    return {"items": lookup(user, proposal, args["q"], args["limit"])}
+    items, last = lookup(user, proposal, args["q"], args["limit"], decode_cursor(args["cursor"]))
+    return {"items": items, "next_cursor": encode_cursor(last) if last else None}
 
 
 @blp.route("/fund-proposals/<id:proposal_id>/ballots/withdraw", methods=["POST"])

@@ -65,7 +65,7 @@ function paperPanel(ctx, p, id) {
   async function lookup() {
     status.replaceChildren();
     try {
-      const found = await api.get(`/api/v1/fund-proposals/${id}/rooms`, { q: search.value.trim() || undefined, limit: 50 }, { signal: ctx.signal });
+      const found = await api.get(`/api/v1/fund-proposals/${id}/rooms`, { q: search.value.trim() || undefined, limit: 100 }, { signal: ctx.signal });
       room.replaceChildren(...(found.items.length ? found.items.map((r) => h("option", {
         value: String(r.room_id), disabled: Boolean(r.ballot_kind) || r.unsold,
         text: `${r.label} ${r.owner_name || "（未售）"} ${area(r.area_m2)}${r.ballot_kind_label ? `（${r.ballot_kind_label}）` : ""}` }))
