@@ -135,7 +135,7 @@ def enter_paper_ballot(desk, room_label: str, choice: str, photo) -> None:
 
 
 def test_civil_code_vote_with_paper_and_proxy_ballots_through_the_query_window_to_the_pdf(
-        open_page, live_server, jpeg_photo, screenshot):
+        open_page, live_server, jpeg_photo):
     app = live_server["app"]
     seeded = seed_vote(app, jpeg_photo)
     proposal_id = seeded["id"]
@@ -196,7 +196,6 @@ def test_civil_code_vote_with_paper_and_proxy_ballots_through_the_query_window_t
     assert after["participating"]["headcount"] == 6 and after["participating"]["area_m2"] == "751.60"
     assert met(after, "quorum") and met(after, "approval")
     expect(desk.locator("table tr", has_text="王芳").locator(".ballot-kind")).to_have_text("委托投票")
-    screenshot(desk, "desk-fund-paper-ballots")
 
     with time_machine.travel(seeded["closes_at"] + timedelta(minutes=1), tick=True) as clock:
         # --- the deadline has passed: the close job freezes the preliminary result
