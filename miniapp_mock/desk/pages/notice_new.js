@@ -77,7 +77,7 @@ export default async function render(ctx) {
           const upload = new FormData();
           upload.append("community_id", String(data.community_id));
           for (const f of files.files) upload.append("files", f);
-          const stored = await api.upload("/api/v1/attachments", upload);
+          const stored = await api.upload("/api/v1/attachments", upload).promise;
           data.attachment_ids = stored.items.map((a) => a.id);
         }
         await api.post("/api/v1/desk/notices", data);
