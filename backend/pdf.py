@@ -10,6 +10,7 @@ map it back to Unicode, so the text of a document can be extracted and checked.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -115,16 +116,28 @@ class _Qr(Flowable):
         return self.width, self.height
 
     def draw(self):
-        widget = QrCodeWidget(self.data, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(self.size, self.size, transform=[
-            self.size / (x1 - x0), 0, 0, self.size / (y1 - y0), 0, 0])
-        drawing.add(widget)
+        # Encoding and drawing a QR code is slow (~0.2 s): each distinct code is drawn
+        # once per document as a form XObject and reused (every ballot sheet of a
+        # proposal carries the same one).
+        canv = self.canv
+        name = "qr" + hashlib.sha1(f"{self.size}|{self.data}".encode()).hexdigest()[:16]
+        if not canv.hasForm(name):
+            widget = QrCodeWidget(self.data, barLevel="M")
+            x0, y0, x1, y1 = widget.getBounds()
+            drawing = Drawing(self.size, self.size, transform=[
+                self.size / (x1 - x0), 0, 0, self.size / (y1 - y0), 0, 0])
+            drawing.add(widget)
+            canv.beginForm(name, lowerx=0, lowery=0, upperx=self.size, uppery=self.size)
+            drawing.drawOn(canv, 0, 0)
+            canv.endForm()
         offset = (self.width - self.size) / 2 if self._lines else 0
-        drawing.drawOn(self.canv, offset, self.height - self.size)
-        self.canv.setFont("Courier", 8)
+        canv.saveState()
+        canv.translate(offset, self.height - self.size)
+        canv.doForm(name)
+        canv.restoreState()
+        canv.setFont("Courier", 8)
         for i, line in enumerate(self._lines):
-            self.canv.drawCentredString(self.width / 2, self.height - self.size - 10 - 11 * i, line)
+            canv.drawCentredString(self.width / 2, self.height - self.size - 10 - 11 * i, line)
 
 
 class Document:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -163,6 +163,28 @@ def test_ballot_sheets_have_a_page_per_room_that_can_vote_with_the_proposal_url(
     assert client.get(f"{_url(proposal)}/ballot-sheets.pdf", headers=committee("O-1")).status_code == 200
     refused = client.get(f"{_url(proposal)}/ballot-sheets.pdf", headers=owner("O-2"))
     assert refused.status_code == 403 and refused.json["error"]["code"] == "not_staff_or_committee"
+    # a large community prints building by building
+    one = _pdf_pages(client.get(f"{_url(proposal)}/ballot-sheets.pdf?building=2", headers=staff("desk")))
+    assert len(one) == 1 and "2栋1单元101" in one[0]
+    none = client.get(f"{_url(proposal)}/ballot-sheets.pdf?building=9", headers=staff("desk"))
+    assert none.status_code == 404 and none.json["error"]["code"] == "building_not_in_scope"
+
+
+def test_ballot_sheets_during_publicity_and_not_for_a_draft(client, committee, staff, fund_proposal,
+                                                            wechat_api):
+    chair = committee("O-1")
+    # the deadline leaves the publicity period and the voting window
+    closes = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+    draft = fund_proposal(open=False, rule="civil_code_use", closes_at=closes)
+    url = f"{_url(draft)}/ballot-sheets.pdf"
+    refused = client.get(url, headers=chair)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "sheets_not_available"
+    published = client.post(f"{_url(draft)}/open", headers=chair)
+    assert published.status_code == 200, published.json
+    assert published.json["stage"] == "publicity"
+    # before voting starts there is no snapshot yet: the rooms in scope as they are now
+    pages = _pdf_pages(client.get(url, headers=staff("desk")))
+    assert len(pages) == 4 and "王五" in pages[2] and "1栋1单元202" in pages[3]
 
 
 def test_public_base_url_defaults_to_the_local_server():

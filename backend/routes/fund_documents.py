@@ -5,6 +5,8 @@ which and builds them; every answer is a download (Content-Disposition with an
 ASCII name and the Chinese one, ``no-store``, ``nosniff``)."""
 from __future__ import annotations
 
+from marshmallow import Schema, fields, validate
+
 from backend.auth import current_user
 from backend.pdf import PDF_MIMETYPE, file_response
 from backend.routes.common import Blueprint
@@ -48,16 +50,23 @@ def result_pdf(proposal_id):
                          f"表决结果-{proposal.id}.pdf", f"fund-result-{proposal.id}.pdf")
 
 
+class SheetArgs(Schema):
+    building = fields.String(load_default=None, validate=validate.Length(min=1, max=32), metadata={
+        "description": "only this building's rooms (a large community prints by building)"})
+
+
 @blp.route("/fund-proposals/<id:proposal_id>/ballot-sheets.pdf", methods=["GET"])
+@blp.arguments(SheetArgs, location="query")
 @blp.doc(**PDF_DOC("the ballot sheets, one page per room that can vote", 403, 404, 409))
-def ballot_sheets(proposal_id):
+def ballot_sheets(args, proposal_id):
     """Printable ballot sheets (表决票), one page per room that can vote (not unsold
     rooms): room, owner of record, question, amount, deadline, the choices as boxes
     and a QR code to the proposal in the mini-program (`PUBLIC_BASE_URL`), its URL
     printed under it. Staff and committee of the community; during publicity and
-    voting (409 `sheets_not_available` otherwise)."""
+    voting (409 `sheets_not_available` otherwise). `?building=` prints one building's
+    (404 `building_not_in_scope` if it has none)."""
     proposal = documents.proposal_for_staff(current_user(), proposal_id)
-    return file_response(documents.ballot_sheets_pdf(proposal), PDF_MIMETYPE,
+    return file_response(documents.ballot_sheets_pdf(proposal, args["building"]), PDF_MIMETYPE,
                          f"表决票-{proposal.id}.pdf", f"fund-ballot-sheets-{proposal.id}.pdf")
 
 

@@ -14,12 +14,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
-from backend.errors import Conflict
+from backend.errors import Conflict, NotFound
 from backend.extensions import db
-from backend.models import FundEligibleRoom, FundProposal, ProposalStatus, Room
+from backend.models import Building, FundEligibleRoom, FundProposal, ProposalStatus, Room
 from backend.pdf import Document
 from backend.rules.fund_rules import CHOICE_LABELS, explain_rule
 from backend.rules.money import format_yuan
@@ -43,14 +43,21 @@ class SheetRoom:
     owner_name: str | None
 
 
-def sheet_rooms(proposal: FundProposal) -> list[SheetRoom]:
+def sheet_rooms(proposal: FundProposal, building: str | None = None) -> list[SheetRoom]:
+    """The rooms that get a sheet, in room order; ``building``: only that building's
+    (a large community prints building by building)."""
+    in_building = Building.name == building if building else true()
     if proposal.genesis_hash is not None:
-        rows = db.session.scalars(select(FundEligibleRoom).where(
-            FundEligibleRoom.proposal_id == proposal.id, FundEligibleRoom.owner_key > 0)
+        rows = db.session.scalars(
+            select(FundEligibleRoom).join(Room, Room.id == FundEligibleRoom.room_id)
+            .join(Building, Building.id == Room.building_id)
+            .where(FundEligibleRoom.proposal_id == proposal.id, FundEligibleRoom.owner_key > 0,
+                   in_building)
             .order_by(FundEligibleRoom.room_id))
         return [SheetRoom(r.label, r.area_m2, r.owner_name) for r in rows]
     rooms = db.session.scalars(
-        select(Room).join(Room.building).where(scope_filter(proposal), Room.owner_id.isnot(None))
+        select(Room).join(Room.building)
+        .where(scope_filter(proposal), Room.owner_id.isnot(None), in_building)
         .options(contains_eager(Room.building), joinedload(Room.unit), joinedload(Room.owner))
         .order_by(Room.id))
     return [SheetRoom(r.label, r.area_m2, r.owner.name if r.owner else None) for r in rooms]
@@ -62,12 +69,15 @@ def _question(proposal: FundProposal) -> str:
     return f"您是否同意“{proposal.title}”使用专项维修资金？请在一个选项前的方框内打“√”。"
 
 
-def ballot_sheets_pdf(proposal: FundProposal, now: datetime | None = None) -> bytes:
+def ballot_sheets_pdf(proposal: FundProposal, building: str | None = None,
+                      now: datetime | None = None) -> bytes:
     now = now or utcnow()
     if proposal.status in (ProposalStatus.draft, ProposalStatus.closed) or proposal.closing_due(now):
         raise Conflict("只有公示中或表决中的事项可以打印表决票", code="sheets_not_available")
-    rooms = sheet_rooms(proposal)
+    rooms = sheet_rooms(proposal, building)
     if not rooms:
+        if building:
+            raise NotFound(f"表决范围内没有{building}栋可以表决的房屋", code="building_not_in_scope")
         raise Conflict("表决范围内没有可以表决的房屋", code="scope_empty")
     url = proposal_url(proposal.id)
     choices = [CHOICE_LABELS[c] for c in RULES[proposal.rule.value].choices]
