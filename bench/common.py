@@ -260,6 +260,39 @@ def serve(app: str = "wsgi:app", env: dict | None = None, *, tree: Path = ROOT,
         os.unlink(log.name)
 
 
+@contextlib.contextmanager
+def throwaway_redis():
+    """A private redis-server on a free loopback port (no persistence); yields its URL.
+    Served apps given it run as in production: background and periodic work go to rq
+    (which no worker runs here), not inline in the web workers after a response."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise SystemExit("bench: redis-server is not installed (`apt-get install redis-server`)")
+    from redis import Redis
+
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="wuye-bench-redis-")
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", workdir,
+                             "--maxmemory-policy", "noeviction"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                Redis.from_url(url).ping()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("bench: redis-server did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 # ----------------------------------------------------------------- wrk
 class LoadFailed(RuntimeError):
     """A load run had answers outside 2xx or socket errors."""

@@ -55,6 +55,8 @@ class Ticket(Base):
         # first (id desc)
         Index("ix_ticket_community_id_id", "community_id", "id"),
         Index("ix_ticket_community_id_status_id", "community_id", "status", "id"),
+        # the desk queue filtered by status and kind: read from the index alone
+        Index("ix_ticket_community_id_status_kind_id", "community_id", "status", "kind", "id"),
         Index("ix_ticket_reporter_id_id", "reporter_id", "id"),
         Index("ix_ticket_room_id_kind_id", "room_id", "kind", "id"),
         Index("ix_ticket_assignee_id_id", "assignee_id", "id"),

@@ -4,6 +4,7 @@ with every bad line reported (line numbers as in the file, header = line 1)."""
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import re
 from dataclasses import dataclass, field
@@ -71,11 +72,16 @@ def norm_number(value: str) -> str:
     return _ROOM_SUFFIX.sub("", _clean(value))
 
 
+# full-width digits and letters → half-width (built once: a ledger has 100,000s of cells)
+_HALF_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_SPACES = re.compile(r"\s+")
+
+
 def _clean(value: str | None) -> str:
     # full-width digits and letters → half-width; no inner spaces
     text = (value or "").strip()
-    text = text.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}).replace("\u3000", "")
-    return re.sub(r"\s+", "", text)
+    text = text.translate(_HALF_WIDTH).replace("\u3000", "")
+    return _SPACES.sub("", text)
 
 
 def norm_name(value: str | None) -> str:
@@ -244,11 +250,11 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
             if owner.name != row.owner_name or owner.phone != row.phone:
                 changed_owners.append({"id": owner.id, "name": row.owner_name, "phone": row.phone})
     if new_owners:
-        for chunk in _chunks(new_owners, 2000):
-            created = db.session.execute(
-                insert(OwnerOfRecord).returning(OwnerOfRecord.id, OwnerOfRecord.owner_ref), chunk
-            ).all()
-            owner_ids.update({ref: oid for oid, ref in created})
+        _insert_rows(OwnerOfRecord, new_owners)
+        created = {o["owner_ref"] for o in new_owners}
+        owner_ids.update({ref: oid for oid, ref in db.session.execute(
+            select(OwnerOfRecord.id, OwnerOfRecord.owner_ref)
+            .where(OwnerOfRecord.community_id == cid)) if ref in created})
         result.owners_created = len(new_owners)
     if changed_owners:
         db.session.execute(update(OwnerOfRecord), changed_owners)
@@ -297,8 +303,7 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
                 owner_changed.append(current.id)
         else:
             result.unchanged += 1
-    for chunk in _chunks(new_rooms, 2000):
-        db.session.execute(insert(Room), chunk)
+    _insert_rows(Room, new_rooms)
     if changed_rooms:
         db.session.execute(update(Room), changed_rooms)
     for chunk in _chunks(handed_over, 500):
@@ -317,6 +322,33 @@ def import_ledger(community: Community, data: bytes | str) -> ImportResult:
     db.session.flush()
     db.session.expire_all()
     return result
+
+
+def _insert_rows(model, rows: list[dict]) -> None:
+    """New rows in the session's transaction: on PostgreSQL (psycopg) by COPY, a
+    large ledger's rooms in a fraction of the time of multi-row INSERTs (whose SQL
+    text psycopg must build and parse); elsewhere by INSERTs of 2,000 rows. The rows
+    give every column without a server default."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        for chunk in _chunks(rows, 2000):
+            db.session.execute(insert(model), chunk)
+        return
+    quote = connection.dialect.identifier_preparer
+    columns = list(rows[0])
+    statement = (f"COPY {quote.format_table(model.__table__)} "
+                 f"({', '.join(quote.quote(c) for c in columns)}) FROM STDIN")
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([_db_value(row[c]) for c in columns])
+
+
+def _db_value(value):
+    # str enums are stored as their value (models.base.str_enum)
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _chunks(items: list, size: int):
