@@ -4,9 +4,13 @@
 import { createRouter, navigate, parseHash } from "../shared/router.js";
 import { errorBox, h, icon } from "../shared/dom.js";
 import { loadLabels } from "../shared/labels.js";
-import { api, registerShell, session } from "./core.js";
+import { api, hasFirstScreen, registerShell, session } from "./core.js";
 
-const page = (name) => () => import(`./pages/${name}.js`);
+// A page module once loaded is handed over as it is, not as a new import(): the
+// router then shows the page in the same task as it clears the view (no blank frame).
+const loaded = {};
+const page = (name) => () => loaded[name]
+  || import(`./pages/${name}.js`).then((module) => { loaded[name] = module; return module; });
 
 const TABS = [
   { path: "/home", text: "首页", icon: "home" },
@@ -136,4 +140,7 @@ if (!window.location.hash || parseHash().path === "/") {
   navigate(session.signedIn ? "/home" : "/login", { replace: true });
 }
 await loadLabels(); // once per page load: every page shows the server's labels
+// The login page the server rendered into the HTML stays on screen until its module
+// is in, so the router's swap to the live page leaves no blank frame.
+if (hasFirstScreen("login") && !session.signedIn) await page("login")().catch(() => {});
 router.start();

@@ -29,9 +29,13 @@ export function hasRole(me, role) {
 // before the router replaces the view's content, for its page module to take over.
 let firstScreen = document.querySelector("#view > [data-first-screen]");
 
+export function hasFirstScreen(name) {
+  return Boolean(firstScreen && firstScreen.dataset.firstScreen === name);
+}
+
 /** The server-rendered page `name` from the HTML, once (null if there is none). */
 export function takeFirstScreen(name) {
-  const screen = firstScreen && firstScreen.dataset.firstScreen === name ? firstScreen : null;
+  const screen = hasFirstScreen(name) ? firstScreen : null;
   firstScreen = null;
   return screen;
 }
