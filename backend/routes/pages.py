@@ -18,7 +18,9 @@ Round trips, for the same phones (each request costs one on a mobile network, an
 a browser opens only six connections at once): the phone app's HTML carries its
 first screen, the login page, rendered by the server (templates/pages/
 miniapp_login.html: with the demo sign-in on, the picker's residents), so it shows
-with the HTML alone; pages/login.js makes it live once the modules are in. Both
+with the HTML alone (its style sheets are inside it too, ``INLINE_STYLES``, allowed
+by their hashes in that response's CSP); pages/login.js makes it live once the
+modules are in. Both
 apps' HTML carries the labels (``GET /api/v1/labels``) as an inline JSON block that
 shared/labels.js reads instead of asking, and lists every module of its first
 screens (``modulepreload``: the entry's static imports, followed through, then the
