@@ -93,6 +93,8 @@ class OrdersOut(Schema):
 class StatusOut(Schema):
     enabled = fields.Boolean(required=True)
     standin = fields.Boolean(required=True)
+    order_statuses = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                                 metadata={"description": "order status → label (待支付, ...)"})
 
 
 class InvoiceIn(Schema):
@@ -136,7 +138,8 @@ def _shown(order: PaymentOrder, with_payment: bool = False) -> PaymentOrder:
 @blp.response(200, StatusOut)
 def status():
     """Whether the pay page is offered (WeChat Pay configured, or the dev stand-in)."""
-    return {"enabled": wechatpay.enabled(), "standin": wechatpay.standin()}
+    return {"enabled": wechatpay.enabled(), "standin": wechatpay.standin(),
+            "order_statuses": STATUS_LABELS}
 
 
 @blp.route("/orders", methods=["POST"])

@@ -7,8 +7,6 @@ import { h, loading } from "../../shared/dom.js";
 import { dateTime, money } from "../../shared/format.js";
 import { api, hasRole, loadMe } from "../core.js";
 
-const FILTERS = [["", "全部"], ["pending", "待支付"], ["paid", "已支付"], ["closed", "已关闭"]];
-
 function refundsText(order) {
   return order.refunds.map((r) => `${money(r.amount_yuan)} ${r.status_label}${r.reason ? `（${r.reason}）` : ""}`).join("；");
 }
@@ -64,8 +62,9 @@ export default async function render(ctx) {
   const status = ctx.query?.status || "";
   const reload = () => render(ctx);
   ctx.el.replaceChildren(loading());
-  const [me, orders, pending, invoices] = await Promise.all([
+  const [me, payStatus, orders, pending, invoices] = await Promise.all([
     loadMe(),
+    api.get("/api/v1/payments/status", undefined, { signal: ctx.signal }),
     api.get("/api/v1/payments/desk/orders", status ? { status } : undefined, { signal: ctx.signal }),
     api.get("/api/v1/payments/desk/orders", { status: "pending" }, { signal: ctx.signal }),
     api.get("/api/v1/payments/desk/invoices", undefined, { signal: ctx.signal }),
@@ -73,8 +72,10 @@ export default async function render(ctx) {
   if (!ctx.isCurrent()) return;
   const manager = hasRole(me, "manager");
   const head = (...cols) => h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col", text: c }))));
+  // the states' labels are the server's (GET /api/v1/payments/status)
+  const choices = [["", "全部"], ...Object.entries(payStatus.order_statuses)];
   const filters = h("div", { class: "filter-bar", role: "group", "aria-label": "订单状态" },
-    FILTERS.map(([value, text]) => h("a", {
+    choices.map(([value, text]) => h("a", {
       class: "chip chip-button", href: value ? `#/payments?status=${value}` : "#/payments",
       "aria-current": value === status ? "true" : null,
       text: value === "pending" ? `${text} ${pending.items.length}` : text })));
