@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import xmltodict
 from redis import Redis
 
 import backend
@@ -116,13 +117,14 @@ def test_production_with_redis_down_refuses_a_replay_it_cannot_check(
     params = seen.params
     envelope = wx.crypto.encrypt_message(text_xml("人工", msg_id=7102), params["nonce"],
                                          params["timestamp"])
-    import xmltodict
-
     forged = wx.client.post("/wechat/callback", content_type="text/xml", data=envelope,
                             query_string=dict(params, msg_signature=xmltodict.parse(envelope)
                                               ["xml"]["MsgSignature"]))
     assert forged.status_code == 503
     assert [m.text for m in resident_messages(app)] == ["物业电话是多少"]
+    # WeChat's server check goes through the guard too
+    check = wx.client.get("/wechat/callback", query_string=dict(wx.params(), echostr="e-1"))
+    assert check.status_code == 503
 
 
 def test_development_with_redis_down_still_falls_back_to_the_database(make_app, community):

@@ -36,8 +36,9 @@ leaving the rest of the 5 s to the network and the web server.
 B − 2S; on PostgreSQL each statement, its lock waits and the COMMIT are cut at S
 (``SET LOCAL statement_timeout``, ``lock_timeout``); on SQLite lock waits (the busy
 timeout) and execution (a progress handler) stop at B − S. Jobs the push records go
-to Redis only after the response is sent, and a Redis that fails is skipped for a
-while by the nonce guard, so Redis cannot hold the answer up either.
+to Redis only after the response is sent, and the nonce guard's Redis calls are cut
+by the client's short timeouts (outside production a Redis that failed is then
+skipped for a while), so Redis cannot hold the answer up either.
 
 When a bound is hit, or anything else fails, in the view (its writes are flushed
 there) or at the request's COMMIT (``App.dispatch_request``, after the view), the
