@@ -20,12 +20,12 @@ def _pages(data: bytes) -> list[str]:
 def test_chinese_text_and_figures_come_back_out():
     doc = Document("测试", generated_at=datetime(2026, 12, 3, 16, 30, tzinfo=timezone.utc))
     doc.title_block("维修资金表决结果公告", "幸福里小区")
-    doc.paragraph("同意面积 1,234.56 m²，金额 ¥2,843,567.94，3栋2单元1502")
+    doc.paragraph("同意面积 1,234.56㎡，金额 ¥2,843,567.94，3栋2单元1502")
     doc.key_values([("链头哈希", "ab" * 32)], mono_keys=("链头哈希",))
     doc.boxes(["同意", "反对", "弃权"])
     doc.qr("https://wuye.example.com/miniapp/#/fund/7", caption="https://wuye.example.com/miniapp/#/fund/7")
     (page,) = _pages(doc.render())
-    for text in ("维修资金表决结果公告", "幸福里小区", "1,234.56 m²", "¥2,843,567.94", "3栋2单元1502",
+    for text in ("维修资金表决结果公告", "幸福里小区", "1,234.56㎡", "¥2,843,567.94", "3栋2单元1502",
                  "ab" * 32, "同意", "反对", "弃权", "https://wuye.example.com/miniapp/#/fund/7"):
         assert text in page, text
     # 16:30 UTC is half past midnight the next day in Beijing
@@ -35,7 +35,7 @@ def test_chinese_text_and_figures_come_back_out():
 
 def test_a_long_table_repeats_its_header_and_every_page_is_numbered():
     doc = Document("房屋")
-    doc.table(["房屋", "面积（m²）", "表决方式"],
+    doc.table(["房屋", "面积（㎡）", "表决方式"],
               [[f"1栋1单元{i:04d}", f"{i}.50", "线上已投"] for i in range(150)],
               align_right=(1,), wrap=False)
     pages = _pages(doc.render())

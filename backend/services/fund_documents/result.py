@@ -63,7 +63,7 @@ def result_pdf(proposal: FundProposal, now: datetime | None = None) -> bytes:
     doc.key_values(facts)
 
     doc.heading("表决统计")
-    doc.table(["项目", "房屋（户）", "专有部分面积（m²）", "业主人数"], _figures_rows(tally),
+    doc.table(["项目", "房屋（户）", "专有部分面积（㎡）", "业主人数"], _figures_rows(tally),
               widths_mm=[52, 36, 50, 36], align_right=(1, 2, 3))
     doc.heading("表决规则比较")
     doc.table(["分组", "比较项", "数值", "总数", "占比", "要求", "结论"], _measure_rows(tally),
@@ -84,7 +84,7 @@ def result_pdf(proposal: FundProposal, now: datetime | None = None) -> bytes:
     else:
         taking = [r for r in rooms_taking_part(proposal) if r.voted]
         doc.paragraph(f"共 {len(taking)} 户参与表决（仅列房屋与表决方式，不公示各户的选择）。", "small")
-        doc.table(["序号", "房屋", "面积（m²）", "表决方式"],
+        doc.table(["序号", "房屋", "面积（㎡）", "表决方式"],
                   [[str(i), r.room.label, f"{r.room.area_m2:.2f}", r.channel_label]
                    for i, r in enumerate(taking, start=1)],
                   widths_mm=[16, 84, 36, 38], align_right=(0, 2), wrap=False)

@@ -90,7 +90,7 @@ def ballot_sheets_pdf(proposal: FundProposal, building: str | None = None,
         doc.title_block("专项维修资金使用表决票", f"{proposal.community.name}　{proposal.title}")
         doc.key_values([
             ("房屋", room.label), ("业主（产权人）", room.owner_name or ""),
-            ("专有部分面积", f"{room.area_m2:.2f} m²"),
+            ("专有部分面积", f"{room.area_m2:.2f}㎡"),
             ("表决事项", proposal.title), ("申请金额", format_yuan(proposal.amount)),
             ("表决范围", scope_label(proposal)),
             ("截止时间", local_text(proposal.closes_at) if proposal.closes_at else ""),
