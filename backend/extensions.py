@@ -5,6 +5,7 @@ made per app by ``new_api``; the rest are shared singletons.
 """
 from __future__ import annotations
 
+from flask import current_app
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,6 +23,13 @@ migrate = Migrate()
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 compress = Compress()
+
+
+@limiter.request_filter
+def _limits_off_for_this_app() -> bool:
+    """The limiter is one object for the process and keeps the settings of the app
+    bound to it last; each app's own RATELIMIT_ENABLED decides for its requests."""
+    return not current_app.config["RATELIMIT_ENABLED"]
 
 
 def init_limiter_errors(app) -> None:

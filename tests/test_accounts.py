@@ -176,6 +176,17 @@ def test_with_rate_limits_off_nothing_is_limited(make_app, community):
     assert codes == [401] * 6
 
 
+def test_each_app_keeps_its_own_rate_limit_setting(app, make_app, community):
+    """Limits on in one app of the process leave another app with them off unlimited."""
+    make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    attempts = int(app.config["RATELIMIT_LOGIN"].split()[0]) + 2
+    codes = [client.post("/api/v1/auth/staff-login",
+                         json={"username": "x", "password": "y"}).status_code
+             for _ in range(attempts)]
+    assert codes == [401] * attempts
+
+
 def test_login_rate_limit_is_shared_through_redis(make_app, community, redis_url):
     first = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2 per minute", REDIS_URL=redis_url)
     second = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2 per minute", REDIS_URL=redis_url)
