@@ -6,8 +6,7 @@ from __future__ import annotations
 from backend.auth import current_user
 from backend.pdf import PDF_MIMETYPE, pdf_response
 from backend.routes.common import Blueprint
-from backend.routes.payments import REFUND_LABELS
-from backend.services.payment_receipt import receipt_pdf
+from backend.services.payments.receipt import receipt_pdf
 from backend.services.payments import orders
 
 blp = Blueprint("payment_receipts", __name__, url_prefix="/api/v1/payments",
@@ -26,5 +25,5 @@ def receipt(order_id):
     total and any refunds. The caller must be able to see the order (404 otherwise);
     409 `order_not_paid` for an order not paid."""
     order = orders.order_for_resident(current_user(), order_id)
-    return pdf_response(receipt_pdf(order, REFUND_LABELS), f"电子收据-{order.out_trade_no}.pdf",
+    return pdf_response(receipt_pdf(order), f"电子收据-{order.out_trade_no}.pdf",
                         f"receipt-{order.out_trade_no}.pdf")

@@ -16,6 +16,7 @@ from backend.errors import NotFound
 from backend.extensions import db
 from backend.models.payment import InvoiceKind, InvoiceStatus, OrderStatus, PaymentOrder
 from backend.routes.common import Blueprint, LocalDateTime, Money, MoneyIn, RowId
+from backend.rules.labels import INVOICE_STATUS_LABELS, ORDER_STATUS_LABELS, REFUND_STATUS_LABELS
 from backend.services.payments import invoices, orders, refunds, settle
 from backend.services.permissions import staff_community_ids
 
@@ -24,9 +25,6 @@ log = logging.getLogger(__name__)
 blp = Blueprint("payments", __name__, url_prefix="/api/v1/payments", description="在线缴费")
 
 MAX_NOTIFY_BYTES = 16 * 1024
-STATUS_LABELS = {"pending": "待支付", "paid": "已支付", "closed": "已关闭"}
-REFUND_LABELS = {"processing": "退款中", "success": "已退款", "failed": "退款失败"}
-INVOICE_LABELS = {"requested": "待开票", "issued": "已开票", "rejected": "已退回"}
 
 
 class OrderIn(Schema):
@@ -45,7 +43,7 @@ class RefundOut(Schema):
     amount_yuan = Money(attribute="amount", required=True)
     reason = fields.String(required=True)
     status = fields.String(attribute="status.value", required=True)
-    status_label = fields.Function(lambda r: REFUND_LABELS[r.status.value], required=True)
+    status_label = fields.Function(lambda r: REFUND_STATUS_LABELS[r.status.value], required=True)
     created_at = LocalDateTime(required=True)
 
 
@@ -57,7 +55,7 @@ class InvoiceOut(Schema):
     tax_number = fields.String(allow_none=True)
     email = fields.String(required=True)
     status = fields.String(attribute="status.value", required=True)
-    status_label = fields.Function(lambda i: INVOICE_LABELS[i.status.value], required=True)
+    status_label = fields.Function(lambda i: INVOICE_STATUS_LABELS[i.status.value], required=True)
     note = fields.String(required=True)
     created_at = LocalDateTime(required=True)
 
@@ -74,7 +72,7 @@ class OrderOut(Schema):
     amount_yuan = Money(attribute="amount", required=True)
     refunded_yuan = Money(attribute="refunded", required=True)
     status = fields.String(attribute="status.value", required=True)
-    status_label = fields.Function(lambda o: STATUS_LABELS[o.status.value], required=True)
+    status_label = fields.Function(lambda o: ORDER_STATUS_LABELS[o.status.value], required=True)
     created_at = LocalDateTime(required=True)
     expires_at = LocalDateTime(required=True)
     paid_at = LocalDateTime(allow_none=True)
@@ -139,7 +137,7 @@ def _shown(order: PaymentOrder, with_payment: bool = False) -> PaymentOrder:
 def status():
     """Whether the pay page is offered (WeChat Pay configured, or the dev stand-in)."""
     return {"enabled": wechatpay.enabled(), "standin": wechatpay.standin(),
-            "order_statuses": STATUS_LABELS}
+            "order_statuses": ORDER_STATUS_LABELS}
 
 
 @blp.route("/orders", methods=["POST"])

@@ -1,5 +1,5 @@
 """Labels for codes whose own modules have none: the roles people hold, the states
-of a chat conversation and the bot's intents. Every other label is defined beside
+of a chat conversation, the bot's intents and the states of online payments. Every other label is defined beside
 its rule (backend/rules/ticket_states.py, backend/rules/fund_rules.py, the models'
 ROOM_KIND_LABELS); ``GET /api/v1/labels`` (backend/routes/labels.py) serves them all.
 """
@@ -46,3 +46,9 @@ INTENT_LABELS: dict[str, str] = {
     "human": "转人工",
     "unknown": "未识别",
 }
+
+
+# Online payments (services/payments): an order, its refunds, an invoice request.
+ORDER_STATUS_LABELS: dict[str, str] = {"pending": "待支付", "paid": "已支付", "closed": "已关闭"}
+REFUND_STATUS_LABELS: dict[str, str] = {"processing": "退款中", "success": "已退款", "failed": "退款失败"}
+INVOICE_STATUS_LABELS: dict[str, str] = {"requested": "待开票", "issued": "已开票", "rejected": "已退回"}

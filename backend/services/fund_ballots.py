@@ -6,8 +6,10 @@ hash-chained audit log, and verification of that log.
   covers all the owner's rooms in scope: one FundBallot, one FundBallotRoom per
   room. The primary key (proposal, room) in the database is what makes a second
   ballot for any of those rooms fail (409), however many requests race.
-- A ballot is final. Each gets a random receipt the owner keeps, a digest and a link
-  in the hash chain (backend/rules/fund_chain.py).
+- Nothing is edited: an owner may withdraw an objection (否定表决) or, where the
+  proposal allows it, change a civil-code ballot once, each as a new entry after
+  the first; the tally replays the entries. Each entry gets a random receipt the
+  owner keeps, a digest and a link in the hash chain (backend/rules/fund_chain.py).
 - Privacy: an owner sees their own ballot; committee members of the community see
   who chose what; everyone else who may see the proposal sees aggregate figures and
   the log's digests and hashes only.

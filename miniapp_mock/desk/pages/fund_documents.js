@@ -2,7 +2,7 @@
 // proposal page's documents container: the result PDF once the vote is closed, the
 // printable ballot sheets during publicity and voting, the Excel exports of the
 // ballot log (committee: it holds the choices) and of room-by-room participation
-// once voting has started. The server decides who may have which (403/404/409 are
+// (empty until voting starts). The server decides who may have which (403/404/409 are
 // shown as it words them); the files are fetched with the bearer token.
 
 import { h, toast } from "../../shared/dom.js";

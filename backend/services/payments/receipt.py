@@ -4,12 +4,12 @@ each bill paid (period, item, amount), the total and any refunds. The same order
 receipt page shows (``payments.orders.order_for_resident``): amounts as stored."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from backend.errors import Conflict
 from backend.models.payment import OrderStatus, PaymentOrder
 from backend.pdf import Document
+from backend.rules.labels import REFUND_STATUS_LABELS
 from backend.rules.money import format_yuan
 from backend.timeutil import local, utcnow
 
@@ -20,8 +20,7 @@ def _time(value: datetime | None) -> str:
     return local(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
-def receipt_pdf(order: PaymentOrder, refund_labels: Mapping[str, str],
-                now: datetime | None = None) -> bytes:
+def receipt_pdf(order: PaymentOrder, now: datetime | None = None) -> bytes:
     if order.status != OrderStatus.paid:
         raise Conflict("该订单尚未支付成功，暂无电子收据", code="order_not_paid")
     room = order.room
@@ -43,7 +42,7 @@ def receipt_pdf(order: PaymentOrder, refund_labels: Mapping[str, str],
     if order.refunds:
         doc.heading("退款")
         doc.table(["时间", "金额", "状态", "原因"],
-                  [[_time(r.created_at), format_yuan(r.amount), refund_labels[r.status.value],
+                  [[_time(r.created_at), format_yuan(r.amount), REFUND_STATUS_LABELS[r.status.value],
                     r.reason or "—"] for r in sorted(order.refunds, key=lambda r: r.id)],
                   widths_mm=[46, 40, 30, 58], align_right=(1,))
         doc.paragraph(f"已退款合计：{format_yuan(order.refunded)}；实收："
