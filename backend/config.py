@@ -53,6 +53,8 @@ def from_environment(env: os._Environ | dict | None = None) -> dict:
         "WECHAT_AES_KEY": env.get("WECHAT_AES_KEY") or None,
         # Subscribe-message template ids, per event kind ("ticket_status", ...).
         "WECHAT_TEMPLATE_TICKET": env.get("WECHAT_TEMPLATE_TICKET", ""),
+        # 退款成功通知: amount1 退款金额, character_string2 订单号, time3 退款时间, thing4 房屋
+        "WECHAT_TEMPLATE_PAYMENT": env.get("WECHAT_TEMPLATE_PAYMENT", ""),
         "WECHAT_TEMPLATE_FUND": env.get("WECHAT_TEMPLATE_FUND", ""),
         "WECHAT_TEMPLATE_NOTICE": env.get("WECHAT_TEMPLATE_NOTICE", ""),
         # the mini-program page a subscribe message opens (it routes by ?link=)

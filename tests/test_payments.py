@@ -5,8 +5,10 @@ stood in for at the HTTP boundary (tests/payments_helpers.py)."""
 from __future__ import annotations
 
 import base64
+import re
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 import responses
@@ -15,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import select
 
 from backend.extensions import db
+from tests.conftest import WX_SUBSCRIBE_URL, WX_TOKEN_URL, subscribe_messages
 from tests.payments_helpers import APPID, WeChatPayStub
 
 
@@ -254,6 +257,30 @@ def test_refund_partial_then_the_rest(client, owner, staff, bills, stub, wxpay):
     assert client.post(url, headers=manager, json={"amount_yuan": "0.01"}).status_code == 400
     desk = client.get("/api/v1/payments/desk/orders", headers=staff("desk")).json["items"]
     assert desk[0]["refunded_yuan"] == "551.60"
+
+
+def test_the_payer_gets_the_refund_as_a_payment_subscribe_message(
+        client, owner, staff, bills, stub, wxpay):
+    from backend.models.payment import PaymentRefund
+
+    app = client.application
+    app.config["WECHAT_TEMPLATE_PAYMENT"] = "tmpl-payment"
+    wxpay.get(WX_TOKEN_URL, json={"access_token": "ACCESS", "expires_in": 7200})
+    wxpay.post(WX_SUBSCRIBE_URL, json={"errcode": 0, "errmsg": "ok"})
+    order = paid_order(client, owner("O-1"), bills, stub)
+    url = f"/api/v1/payments/desk/orders/{order['id']}/refunds"
+    assert client.post(url, headers=staff("manager"), json={"amount_yuan": "100.00"}).status_code == 201
+    with app.app_context():
+        number = db.session.scalar(select(PaymentRefund.out_refund_no))
+    assert post_notice(client, *refund_notice(stub, number, order, 10000)).status_code == 204
+    sent = subscribe_messages(wxpay)
+    assert [m["template_id"] for m in sent] == ["tmpl-payment"]
+    data = {key: value["value"] for key, value in sent[0]["data"].items()}
+    assert data["amount1"] == "100.00元"
+    assert data["character_string2"] == order["out_trade_no"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", data["time3"])
+    assert data["thing4"].startswith("1栋")
+    assert sent[0]["page"].endswith(quote(f"#/receipt?id={order['id']}", safe=""))
 
 
 def add_family(app, room_id, openid, bills_allowed):

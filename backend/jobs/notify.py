@@ -22,6 +22,8 @@ def template_for(kind: str) -> str:
         return cfg.get("WECHAT_TEMPLATE_NOTICE", "")
     if kind.startswith("fund"):
         return cfg.get("WECHAT_TEMPLATE_FUND", "")
+    if kind.startswith("payment"):
+        return cfg.get("WECHAT_TEMPLATE_PAYMENT", "")
     return cfg.get("WECHAT_TEMPLATE_TICKET", "")
 
 

@@ -1,9 +1,14 @@
-"""The notice board in the browser: the desk publishes a notice to building 1 → 李娜
-(1栋) sees it unread on 首页, opens it (the read receipt) → the desk sees the read
-count and who has not read; 刘洋 (3栋) never sees it."""
+"""The notice board in the browser: the desk publishes a notice to building 1 with a
+photo and a PDF attached → 李娜 (1栋) sees it unread on 首页, opens it (the read
+receipt, the photo shown, the PDF listed with its pages) → the desk sees the read count
+and who has not read; 刘洋 (3栋) never sees it."""
 from __future__ import annotations
 
+import io
 import re
+
+from PIL import Image
+from pypdf import PdfWriter
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +18,21 @@ from tests.e2e.helpers import desk_login, phone_login
 pytestmark = pytest.mark.e2e
 
 TITLE = "1栋电梯井道检修停电通知"
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def pdf_bytes(pages: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def test_a_building_notice_is_read_by_its_resident_and_counted_at_the_desk(open_page, screenshot):
@@ -26,6 +46,10 @@ def test_a_building_notice_is_read_by_its_resident_and_counted_at_the_desk(open_
     desk.get_by_label("类别").select_option("outage")
     desk.get_by_label("范围").select_option("buildings")
     desk.locator("#notice-buildings label", has_text=re.compile(r"^\s*1栋$")).locator("input").check()
+    desk.locator("input[name=files]").set_input_files([
+        {"name": "井道.png", "mimeType": "image/png", "buffer": png_bytes()},
+        {"name": "检修方案.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(2)},
+    ])
     screenshot(desk, "desk-notice-new")
     desk.get_by_role("button", name="发布").click()
     row = desk.locator("#notice-table tr", has_text=TITLE)
@@ -40,6 +64,10 @@ def test_a_building_notice_is_read_by_its_resident_and_counted_at_the_desk(open_
     expect(resident.locator("#nav-title")).to_have_text("公告详情")
     expect(resident.locator("#notice-title")).to_have_text(TITLE)
     expect(resident.locator("#notice-body")).to_contain_text("电梯暂停使用")
+    photo = resident.locator(".notice-image[alt='井道.png']")
+    expect(photo).to_have_attribute("src", re.compile(r"^blob:"))
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+    expect(resident.locator(".notice-file")).to_have_text("📄 检修方案.pdf（2页）")
     resident.goto("/miniapp/#/notices")
     entry = resident.locator("#notice-list .note-item", has_text=TITLE)
     expect(entry).to_be_visible()

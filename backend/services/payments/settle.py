@@ -23,7 +23,7 @@ from backend.models.payment import (
     PaymentRefund,
     RefundStatus,
 )
-from backend.timeutil import utcnow
+from backend.timeutil import local_text, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,11 @@ def _tell_payer(refund: PaymentRefund) -> None:
         return
     notify(order.payer_id, "payment_refund", f"退款 {format_yuan(refund.amount)} 已原路退回",
            f"{order.room.label} 缴费订单 {order.out_trade_no} 的退款 {format_yuan(refund.amount)}"
-           "已原路退回您的微信支付账户。", link=f"#/receipt?id={order.id}")
+           "已原路退回您的微信支付账户。", link=f"#/receipt?id={order.id}",
+           wechat_data={"amount1": f"{refund.amount:.2f}元",
+                        "character_string2": order.out_trade_no,
+                        "time3": local_text(refund.finished_at or utcnow()),
+                        "thing4": order.room.label})
 
 
 # ----------------------------------------------------------------- notifications
