@@ -218,11 +218,16 @@ def relay_outbox_command():
 @click.command("tick")
 @with_appcontext
 def tick_command():
-    """Run periodic tasks now (escalations, auto-close, vote closing) and due jobs."""
-    from backend.jobs.queue import tick_inline
+    """Run periodic tasks now (escalations, auto-close, vote closing) and due jobs.
+    With Redis the due jobs go to the queue for the workers (a job runs in one place)."""
+    from backend.jobs.queue import relay_pending, run_periodic, tick_inline, uses_redis
 
-    tick_inline()
-    click.echo("ok")
+    if uses_redis():
+        run_periodic(force=True)
+        click.echo(f"ok; relayed {relay_pending()} job(s) to the workers")
+    else:
+        tick_inline()
+        click.echo("ok")
 
 
 @click.command("bot-eval")

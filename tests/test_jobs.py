@@ -109,3 +109,22 @@ def test_relay_pushes_each_pending_job_once(make_app, redis_url):
         assert relay_pending() == 3
         assert relay_pending() == 0
     assert Queue("default", connection=Redis.from_url(redis_url)).count == 3
+
+
+def test_flask_tick_with_redis_leaves_the_jobs_to_the_workers(make_app, redis_url):
+    """`flask tick` run by hand beside the workers hands due jobs to the queue; it does
+    not run them itself, where a worker could run the same job at the same time."""
+    from redis import Redis
+    from rq import Queue
+
+    down = make_app(REDIS_URL="redis://127.0.0.1:1/0", WECHAT_APPID="")
+    uid = _user(down)
+    with down.app_context():
+        note_id = notify(uid, "ticket_status", "待发送").id
+        db.session.commit()
+    up = make_app(REDIS_URL=redis_url, WECHAT_APPID="")
+    result = up.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0, result.output
+    assert "relayed 1 job(s)" in result.output
+    assert Queue("default", connection=Redis.from_url(redis_url)).count == 1
+    assert _state(up, note_id) == "pending"  # not sent by the command
