@@ -223,6 +223,27 @@ def test_the_result_is_preliminary_through_the_query_window_then_final(
     assert late.status_code == 409
 
 
+def test_the_query_window_is_the_one_set_when_voting_opened(
+        app, client, owner, community, rooms_by_label, fund_proposal):
+    from backend.models import Community, FundProposal
+    from backend.services.fund.settings import set_fund_rule
+
+    def set_query_days(days):
+        with app.app_context():
+            set_fund_rule(db.session.get(Community, community["id"]), query_days=days)
+            db.session.commit()
+
+    set_query_days(5)
+    proposal = fund_proposal(rule="civil_code_use")
+    client.post(f"{_url(proposal)}/ballots", headers=owner("O-2"),
+                json={"room_id": rooms_by_label["1-1-102"], "choice": "approve"})
+    set_query_days(10)  # a later change is for later votes
+    close_at_deadline(app, proposal["id"], final=False)
+    with app.app_context():
+        stored = db.session.get(FundProposal, proposal["id"])
+        assert stored.query_ends_at - stored.closed_at == timedelta(days=5)
+
+
 def test_verify_ballots_checks_online_paper_proxy_and_withdrawn_entries_and_names_an_edited_paper_one(
         app, client, owner, staff, rooms_by_label, fund_proposal, images):
     proposal = fund_proposal()  # objection

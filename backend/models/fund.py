@@ -138,8 +138,10 @@ class FundProposal(Base):
     # civil-code rules: a cast ballot may be changed once (the community's setting,
     # fixed when voting opens)
     allow_change: Mapped[bool] = mapped_column(default=False, server_default="0")
-    # 询异: the preliminary result is published at close; queries until query_ends_at;
-    # the committee finalises (the final result frozen and published)
+    # 询异: the preliminary result is published at close; queries for ``query_days``
+    # (the community's setting, fixed when voting opens), until query_ends_at; the
+    # committee finalises (the final result frozen and published)
+    query_days: Mapped[int] = mapped_column(default=3, server_default="3")
     query_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finalised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

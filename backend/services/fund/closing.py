@@ -32,7 +32,6 @@ from backend.services.fund.access import (
     lock_proposal,
     not_found,
 )
-from backend.services.fund.settings import fund_settings
 from backend.timeutil import local_iso, local_text
 from backend.services.fund.proposals import start_scheduled
 from backend.services.fund.results import closing_tally
@@ -55,8 +54,7 @@ def close_voting(proposal_id: int, now: datetime | None = None, *, closed_by: Us
     # is preliminary (初步统计结果) until the query window has passed and the committee
     # finalises it.
     withdrawn = result.outcome == Outcome.withdrawn.value
-    query_ends_at = None if withdrawn else result.closed_at + timedelta(
-        days=fund_settings(proposal.community).query_days)
+    query_ends_at = None if withdrawn else result.closed_at + timedelta(days=proposal.query_days)
     changed = db.session.execute(
         update(FundProposal)
         .where(FundProposal.id == proposal.id, FundProposal.status == ProposalStatus.voting)

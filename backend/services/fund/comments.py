@@ -47,9 +47,7 @@ def query_ends_at(proposal: FundProposal, now: datetime) -> datetime | None:
         return proposal.query_ends_at
     from datetime import timedelta
 
-    from backend.services.fund.settings import fund_settings
-
-    return proposal.closes_at + timedelta(days=fund_settings(proposal.community).query_days)
+    return proposal.closes_at + timedelta(days=proposal.query_days)
 
 
 def open_stage(proposal: FundProposal, now: datetime) -> CommentStage | None:

@@ -187,12 +187,13 @@ def create_proposal(user: User, data: dict, now: datetime | None = None) -> Fund
 
 def _apply_settings(proposal: FundProposal, settings: FundSettings) -> None:
     """What a vote keeps from the community's settings, fixed when it opens (or an
-    emergency use is approved): the threshold and basis, and a publicity period no
-    shorter than the community's."""
+    emergency use is approved): the threshold and basis, a publicity period no
+    shorter than the community's, whether a ballot may be changed, the query window."""
     proposal.objection_threshold = settings.threshold_text
     proposal.objection_basis = ObjectionBasis(settings.objection_basis)
     proposal.publicity_days = max(proposal.publicity_days, settings.publicity_days)
     proposal.allow_change = settings.allow_change and proposal.rule != FundRule.objection
+    proposal.query_days = settings.query_days
     db.session.flush()  # before the snapshot's genesis hash reads them
 
 
