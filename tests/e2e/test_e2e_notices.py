@@ -64,7 +64,7 @@ def test_a_building_notice_is_read_by_its_resident_and_counted_at_the_desk(open_
     expect(resident.locator("#nav-title")).to_have_text("公告详情")
     expect(resident.locator("#notice-title")).to_have_text(TITLE)
     expect(resident.locator("#notice-body")).to_contain_text("电梯暂停使用")
-    photo = resident.locator(".notice-image[alt='井道.png']")
+    photo = resident.locator(".notice-image[alt^='井道']")  # stored re-encoded (井道.jpg)
     expect(photo).to_have_attribute("src", re.compile(r"^blob:"))
     assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
     expect(resident.locator(".notice-file")).to_have_text("📄 检修方案.pdf（2页）")
