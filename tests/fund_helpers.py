@@ -4,6 +4,7 @@ the demo seed does), so nothing waits days and the hash chain stays true (every
 step is hashed at the time it happened)."""
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -120,3 +121,26 @@ def start_published(app, proposal_id: int, by: str = "openid-O-1", *,
         opener = user_from_token(token.split()[-1]) if token else user(by)
         publish_and_start(proposal_id, opener)
         db.session.commit()
+
+
+# ------------------------------------------------------------------ ballots through the API
+def upload_photo(client, headers, images) -> dict:
+    """One JPEG through ``POST /attachments`` (a paper ballot's photo, a 授权委托书)."""
+    response = client.post("/api/v1/attachments", headers=headers, content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(images.jpeg()), "ballot.jpg")]})
+    assert response.status_code == 201, response.json
+    return response.json["items"][0]
+
+
+def grant_proxy_wang_to_zhao(app, client, owner, rooms_by_label, images, proposal) -> tuple:
+    """王五 (O-3) authorises 赵六 (O-4, phone 13900000004) for his rooms, with a signed
+    授权委托书; returns their headers (wang, zhao)."""
+    wang, zhao = owner("O-3"), owner("O-4")
+    with app.app_context():
+        user("openid-O-4").phone = "13900000004"
+        db.session.commit()
+    document = upload_photo(client, wang, images)
+    granted = client.post(f"/api/v1/fund-proposals/{proposal['id']}/proxy", headers=wang, json={
+        "room_id": rooms_by_label["1-1-201"], "phone": "13900000004", "document_id": document["id"]})
+    assert granted.status_code == 201, granted.json
+    return wang, zhao

@@ -4,20 +4,12 @@ community allows it, the preliminary result, the query window and the final
 result; ``verify-ballots`` over all kinds of entry."""
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import pytest
 
 from backend.extensions import db
-from tests.fund_helpers import close_at_deadline, user
-
-
-def _upload(client, headers, images) -> dict:
-    response = client.post("/api/v1/attachments", headers=headers, content_type="multipart/form-data",
-                           data={"files": [(io.BytesIO(images.jpeg()), "ballot.jpg")]})
-    assert response.status_code == 201, response.json
-    return response.json["items"][0]
+from tests.fund_helpers import close_at_deadline, grant_proxy_wang_to_zhao, upload_photo, user
 
 
 def _url(proposal) -> str:
@@ -28,7 +20,7 @@ def test_a_paper_ballot_counts_once_and_the_owner_sees_it(client, owner, staff, 
                                                           rooms_by_label, fund_proposal, images):
     proposal = fund_proposal(rule="civil_code_use")
     desk = staff("desk")
-    photo = _upload(client, desk, images)
+    photo = upload_photo(client, desk, images)
     paper = client.post(f"{_url(proposal)}/paper-ballots", headers=desk, json={
         "room_id": rooms_by_label["1-1-102"], "choice": "approve", "photo_id": photo["id"]})
     assert paper.status_code == 201, paper.json
@@ -62,14 +54,8 @@ def test_a_paper_ballot_counts_once_and_the_owner_sees_it(client, owner, staff, 
 @pytest.fixture
 def proxy_setup(app, client, owner, rooms_by_label, fund_proposal, images):
     proposal = fund_proposal(rule="civil_code_use")
-    wang, zhao = owner("O-3"), owner("O-4")  # 赵六 lives in building 2: outside the scope
-    with app.app_context():
-        user("openid-O-4").phone = "13900000004"
-        db.session.commit()
-    document = _upload(client, wang, images)
-    granted = client.post(f"{_url(proposal)}/proxy", headers=wang, json={
-        "room_id": rooms_by_label["1-1-201"], "phone": "13900000004", "document_id": document["id"]})
-    assert granted.status_code == 201, granted.json
+    # 赵六 lives in building 2: outside the scope
+    wang, zhao = grant_proxy_wang_to_zhao(app, client, owner, rooms_by_label, images, proposal)
     return proposal, wang, zhao
 
 
@@ -248,15 +234,8 @@ def test_verify_ballots_checks_online_paper_proxy_and_withdrawn_entries_and_name
         app, client, owner, staff, rooms_by_label, fund_proposal, images):
     proposal = fund_proposal()  # objection
     desk = staff("desk")
-    photo = _upload(client, desk, images)
-    wang, zhao = owner("O-3"), owner("O-4")
-    with app.app_context():
-        user("openid-O-4").phone = "13900000004"
-        db.session.commit()
-    document = _upload(client, wang, images)
-    assert client.post(f"{_url(proposal)}/proxy", headers=wang, json={
-        "room_id": rooms_by_label["1-1-201"], "phone": "13900000004",
-        "document_id": document["id"]}).status_code == 201
+    photo = upload_photo(client, desk, images)
+    wang, zhao = grant_proxy_wang_to_zhao(app, client, owner, rooms_by_label, images, proposal)
     assert client.post(f"{_url(proposal)}/ballots", headers=zhao, json={
         "room_id": rooms_by_label["1-1-201"], "choice": "object"}).status_code == 201
     assert client.post(f"{_url(proposal)}/paper-ballots", headers=desk, json={
@@ -309,7 +288,7 @@ def test_the_desk_finds_a_named_room_to_enter_its_paper_ballot_and_sees_how_each
     [room] = found.json["items"]
     assert room["room_id"] == rooms_by_label["1-1-102"] and room["area_m2"] == "120.30"
     assert room["owner_name"] and room["ballot_kind"] is None
-    photo = _upload(client, desk, images)
+    photo = upload_photo(client, desk, images)
     assert client.post(f"{_url(proposal)}/paper-ballots", headers=desk, json={
         "room_id": room["room_id"], "choice": "approve", "photo_id": photo["id"]}).status_code == 201
     assert client.post(f"{_url(proposal)}/ballots", headers=owner("O-3"), json={

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from backend.extensions import db
-from tests.fund_helpers import close_at_deadline, user
+from tests.fund_helpers import close_at_deadline, grant_proxy_wang_to_zhao, upload_photo
 
 CHOICE_WORDS = ("同意", "反对", "弃权", "提出异议")
 
@@ -36,13 +36,6 @@ def _sheet_rows(response) -> list[tuple]:
     return list(sheet.iter_rows(values_only=True))
 
 
-def _upload(client, headers, images) -> dict:
-    response = client.post("/api/v1/attachments", headers=headers, content_type="multipart/form-data",
-                           data={"files": [(io.BytesIO(images.jpeg()), "ballot.jpg")]})
-    assert response.status_code == 201, response.json
-    return response.json["items"][0]
-
-
 @pytest.fixture
 def decided(app, client, owner, committee, staff, rooms_by_label, fund_proposal, images,
             wechat_api):
@@ -51,17 +44,10 @@ def decided(app, client, owner, committee, staff, rooms_by_label, fund_proposal,
     chair = committee("O-1")
     proposal = fund_proposal(rule="civil_code_use")
     desk = staff("desk")
-    wang, zhao = owner("O-3"), owner("O-4")
-    with app.app_context():
-        user("openid-O-4").phone = "13900000004"
-        db.session.commit()
-    document = _upload(client, wang, images)
-    assert client.post(f"{_url(proposal)}/proxy", headers=wang, json={
-        "room_id": rooms_by_label["1-1-201"], "phone": "13900000004",
-        "document_id": document["id"]}).status_code == 201
+    wang, zhao = grant_proxy_wang_to_zhao(app, client, owner, rooms_by_label, images, proposal)
     assert client.post(f"{_url(proposal)}/ballots", headers=chair, json={
         "room_id": rooms_by_label["1-1-101"], "choice": "approve"}).status_code == 201
-    photo = _upload(client, desk, images)
+    photo = upload_photo(client, desk, images)
     assert client.post(f"{_url(proposal)}/paper-ballots", headers=desk, json={
         "room_id": rooms_by_label["1-1-102"], "choice": "oppose",
         "photo_id": photo["id"]}).status_code == 201
