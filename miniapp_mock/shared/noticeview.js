@@ -3,6 +3,7 @@
 
 import { h } from "./dom.js";
 import { imageLoader } from "./api.js";
+import { fileLink } from "./files.js";
 
 export function attachmentList(api, notice, signal) {
   if (!notice.attachments || !notice.attachments.length) return null;
@@ -13,12 +14,6 @@ export function attachmentList(api, notice, signal) {
       images.load(a.url).then((url) => { img.src = url; }).catch(() => { img.alt = `${a.name}（加载失败）`; });
       return img;
     }
-    const link = h("a", { class: "notice-file", href: "#", text: `📄 ${a.name}${a.pages ? `（${a.pages}页）` : ""}` });
-    link.addEventListener("click", async (event) => {
-      event.preventDefault();
-      const blob = await api.blob(a.url, { signal });
-      window.open(URL.createObjectURL(blob), "_blank", "noopener");
-    });
-    return link;
+    return fileLink(api, a, { signal, className: "notice-file" });
   }));
 }

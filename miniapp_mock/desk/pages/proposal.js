@@ -8,6 +8,7 @@
 // do, is the server's (can_open, can_close, can_finalise, can_enter_paper, ...).
 
 import { busy, confirmDialog, errorBox, field, h, icon, toast } from "../../shared/dom.js";
+import { fileLink, uploadOne } from "../../shared/files.js";
 import { area, dateTime, money, remaining } from "../../shared/format.js";
 import { label, ROLE } from "../../shared/labels.js";
 import { outcomeBadge, tallyView } from "../../shared/tally.js";
@@ -31,25 +32,9 @@ function stageText(p) {
 function planFiles(p, signal) {
   if (!(p.files || []).length) return null;
   return h("div", { class: "plan-files", id: "plan-files" }, h("h3", { class: "panel-subtitle", text: "方案与报价" }),
-    h("ul", {}, p.files.map((f) => {
-      const link = h("a", { href: "#", class: "plan-file", text: `${f.name}${f.pages ? `（${f.pages}页）` : ""}` });
-      link.addEventListener("click", async (event) => {
-        event.preventDefault();
-        try {
-          window.open(URL.createObjectURL(await api.blob(f.url, { signal })), "_blank", "noopener");
-        } catch (error) {
-          toast(error.message || "文件打开失败", "error");
-        }
-      });
-      return h("li", {}, link);
-    })));
+    h("ul", {}, p.files.map((f) => h("li", {}, fileLink(api, f, { signal, className: "plan-file", withIcon: false })))));
 }
 
-async function uploadOne(file) {
-  const form = new FormData();
-  form.append("files", file);
-  return (await api.upload("/api/v1/attachments", form).promise).items[0];
-}
 
 /** 录入纸质选票: find the named room, its owner's choice, the photo of the signed sheet. */
 function paperPanel(ctx, p, id) {
@@ -104,7 +89,7 @@ function paperPanel(ctx, p, id) {
       const ok = await confirmDialog({ title: "确认录入纸质选票", message: `${roomText}：${choice.options[choice.selectedIndex].text}。录入后不可修改，与线上投票同样计入。`, confirmText: "确认录入" });
       if (!ok) return;
       try {
-        const stored = await uploadOne(photo.files[0]);
+        const stored = await uploadOne(api, photo.files[0]);
         await api.post(`/api/v1/fund-proposals/${id}/paper-ballots`, { room_id: Number(room.value), choice: choice.value, photo_id: stored.id });
         toast("纸质选票已录入", "success");
         ctx.refresh();

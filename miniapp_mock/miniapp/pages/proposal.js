@@ -7,6 +7,7 @@
 // committee's answers. What the caller may do is the server's (can_* flags).
 
 import { append, busy, confirmDialog, errorBox, field, h, icon, toast } from "../../shared/dom.js";
+import { fileLink, uploadOne } from "../../shared/files.js";
 import { area, dateTime, money, remaining } from "../../shared/format.js";
 import { label, ROLE } from "../../shared/labels.js";
 import { outcomeBadge, tallyView } from "../../shared/tally.js";
@@ -78,28 +79,9 @@ export function planFiles(p, signal) {
   if (!(p.files || []).length) return null;
   return h("section", { class: "card", id: "plan-files" },
     h("h2", { class: "card-title", text: "方案与报价" }),
-    h("ul", { class: "plan-file-list" }, p.files.map((f) => {
-      const link = h("a", { class: "plan-file", href: "#", dataset: { id: String(f.id) },
-        text: `${f.content_type === "application/pdf" ? "📄" : "🖼"} ${f.name}${f.pages ? `（${f.pages}页）` : ""}` });
-      link.addEventListener("click", async (event) => {
-        event.preventDefault();
-        try {
-          const blob = await api.blob(f.url, { signal });
-          window.open(URL.createObjectURL(blob), "_blank", "noopener");
-        } catch (error) {
-          toast(error.message || "文件打开失败", "error");
-        }
-      });
-      return h("li", {}, link);
-    })));
+    h("ul", { class: "plan-file-list" }, p.files.map((f) => h("li", {}, fileLink(api, f, { signal, className: "plan-file" })))));
 }
 
-async function uploadOne(file) {
-  const form = new FormData();
-  form.append("files", file);
-  const stored = await api.upload("/api/v1/attachments", form).promise;
-  return stored.items[0];
-}
 
 /** How each of the owner's rooms stands: voted (and how), the objection withdrawn,
  * given to a proxy, or not yet. A withdrawal takes the rooms out of the count, so a
@@ -165,7 +147,7 @@ function proxyCard(ctx, p, id) {
     }
     busy(submit, async () => {
       try {
-        const document = await uploadOne(doc.files[0]);
+        const document = await uploadOne(api, doc.files[0]);
         const proxy = await api.post(`/api/v1/fund-proposals/${id}/proxy`, {
           room_id: own[0].room_id, phone: phone.value.trim(), document_id: document.id });
         const typed = name.value.trim();
