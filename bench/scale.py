@@ -76,7 +76,7 @@ class Size:
     rounds: int
 
 
-FULL = Size(communities=2_000, rooms=1_000_000, seconds=5, rounds=3)
+FULL = Size(communities=2_000, rooms=1_000_000, seconds=5, rounds=5)
 QUICK = Size(communities=200, rooms=100_000, seconds=2, rounds=1)
 
 
