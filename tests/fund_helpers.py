@@ -124,6 +124,14 @@ def start_published(app, proposal_id: int, by: str = "openid-O-1", *,
 
 
 # ------------------------------------------------------------------ ballots through the API
+def cast_ballot(client, headers, proposal_id, room_id, choice) -> dict:
+    """One online ballot through ``POST /fund-proposals/<id>/ballots``, which must be taken."""
+    response = client.post(f"/api/v1/fund-proposals/{proposal_id}/ballots", headers=headers,
+                           json={"room_id": room_id, "choice": choice})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
 def upload_photo(client, headers, images) -> dict:
     """One JPEG through ``POST /attachments`` (a paper ballot's photo, a 授权委托书)."""
     response = client.post("/api/v1/attachments", headers=headers, content_type="multipart/form-data",

@@ -17,19 +17,12 @@ from backend.jobs.queue import relay_pending, tick_inline
 from backend.models import FundEligibleRoom, FundProposal, Notification, OutboxJob, User
 from backend.services import fund as fund_service
 from tests.conftest import wait_for
-from tests.fund_helpers import closing_in, utc_now, vote_at
+from tests.fund_helpers import cast_ballot, closing_in, utc_now, vote_at
 
 
 @pytest.fixture
 def app(make_app):
     return make_app(WECHAT_APPID="")
-
-
-def vote(client, headers, proposal_id, room_id, choice):
-    response = client.post(f"/api/v1/fund-proposals/{proposal_id}/ballots", headers=headers,
-                           json={"room_id": room_id, "choice": choice})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def close(client, headers, proposal_id):
@@ -84,7 +77,7 @@ def test_the_outcome_follows_the_rule(app, client, voters, rooms_by_label, rule,
 
 def test_an_early_close_is_dated_now_and_withdraws(client, voters, rooms_by_label, fund_proposal):
     proposal = fund_proposal()
-    vote(client, voters["O-3"], proposal["id"], rooms_by_label["1-1-201"], "object")
+    cast_ballot(client, voters["O-3"], proposal["id"], rooms_by_label["1-1-201"], "object")
     closed = close(client, voters["O-1"], proposal["id"])
     assert (closed["status"], closed["outcome"], closed["status_label"]) == (
         "closed", "withdrawn", "已结束")
@@ -139,7 +132,7 @@ def test_past_its_deadline_a_read_shows_the_outcome_the_job_then_freezes(app, cl
     deadline = closes_at(app, proposal["id"])
     url = f"/api/v1/fund-proposals/{proposal['id']}"
     for ref, room in (("O-2", "1-1-102"), ("O-3", "1-1-201")):
-        vote(client, voters[ref], proposal["id"], rooms_by_label[room], "approve")
+        cast_ballot(client, voters[ref], proposal["id"], rooms_by_label[room], "approve")
     wait_past(deadline)
     # reads show it closed with the outcome as it will be frozen...
     listed = client.get("/api/v1/fund-proposals", headers=voters["O-2"]).json["items"]
@@ -224,7 +217,7 @@ def test_two_rq_workers_close_the_vote_at_its_deadline_exactly_once(
     deadline = closes_at(app, created["id"])
     with app.app_context():
         relay_pending()  # what a request's commit does: the close job goes to rq
-    vote(client, voters["O-3"], created["id"], rooms_by_label["1-1-201"], "object")
+    cast_ballot(client, voters["O-3"], created["id"], rooms_by_label["1-1-201"], "object")
 
     def state():
         with app.app_context():

@@ -9,19 +9,12 @@ from __future__ import annotations
 import pytest
 
 from backend.rules.fund_rules import OUTCOME_LABELS, RULE_LABELS, STATUS_LABELS
-from tests.fund_helpers import close_at_deadline
+from tests.fund_helpers import cast_ballot, close_at_deadline
 
 
 @pytest.fixture
 def app(make_app):
     return make_app(WECHAT_APPID="")
-
-
-def vote(client, headers, proposal_id, room_id, choice):
-    response = client.post(f"/api/v1/fund-proposals/{proposal_id}/ballots", headers=headers,
-                           json={"room_id": room_id, "choice": choice})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def test_a_list_row_and_the_detail_read_the_same_for_every_rule_and_status(
@@ -57,8 +50,8 @@ def test_the_tally_sends_each_comparison_with_its_share_and_verdict(app, client,
                                                                     rooms_by_label, fund_proposal):
     chair = committee("O-1")
     proposal = fund_proposal(rule="civil_code_use")
-    vote(client, owner("O-2"), proposal["id"], rooms_by_label["1-1-102"], "approve")
-    vote(client, owner("O-3"), proposal["id"], rooms_by_label["1-1-201"], "approve")
+    cast_ballot(client, owner("O-2"), proposal["id"], rooms_by_label["1-1-102"], "approve")
+    cast_ballot(client, owner("O-3"), proposal["id"], rooms_by_label["1-1-201"], "approve")
     tally = client.get(f"/api/v1/fund-proposals/{proposal['id']}/tally", headers=chair).json
     measures = {m["name"]: m for m in tally["measures"]}
     assert list(measures) == ["participating_area", "participating_headcount",
@@ -83,7 +76,7 @@ def test_the_tally_sends_each_comparison_with_its_share_and_verdict(app, client,
 def test_objection_measures_compare_objections_with_the_whole_scope(client, owner, committee,
                                                                     rooms_by_label, fund_proposal):
     proposal = fund_proposal()
-    vote(client, owner("O-3"), proposal["id"], rooms_by_label["1-1-201"], "object")
+    cast_ballot(client, owner("O-3"), proposal["id"], rooms_by_label["1-1-201"], "object")
     tally = client.get(f"/api/v1/fund-proposals/{proposal['id']}/tally",
                        headers=committee("O-1")).json
     area, heads = tally["measures"]
