@@ -41,6 +41,11 @@ def my_rooms(client, headers):
     return [r["id"] for r in client.get("/api/v1/me", headers=headers).json["rooms"]]
 
 
+def bills_visible(client, headers) -> list[bool]:
+    """What /me tells the phone app of each bound room: may its bills be shown."""
+    return [room["bills_visible"] for room in client.get("/api/v1/me", headers=headers).json["rooms"]]
+
+
 def household(client, headers, room):
     items = client.get("/api/v1/households", headers=headers).json["items"]
     return next(i for i in items if i["room_id"] == room)
@@ -130,6 +135,7 @@ def test_a_member_sees_bills_only_when_the_owner_allows(client, app, community, 
     join(client, member, invite(headers, room, "family")["code"])
     assert client.get("/api/v1/fees/bills", headers=member).json["items"] == []
     assert client.get("/api/v1/fees/bills", headers=headers).json["arrears_yuan"] == "275.80"
+    assert bills_visible(client, member) == [False] and bills_visible(client, headers) == [True]
     mid = household(client, headers, room)["members"][0]["id"]
     allowed = client.patch(f"/api/v1/households/{room}/members/{mid}", headers=headers,
                            json={"bills_allowed": True})
@@ -137,6 +143,7 @@ def test_a_member_sees_bills_only_when_the_owner_allows(client, app, community, 
     seen = client.get("/api/v1/fees/bills", headers=member).json
     assert [b["room_id"] for b in seen["items"]] == [room] and seen["arrears_yuan"] == "275.80"
     assert household(client, member, room)["bills"] is True
+    assert bills_visible(client, member) == [True]
     # the member cannot give themselves the permission
     self_grant = client.patch(f"/api/v1/households/{room}/members/{mid}", headers=member,
                               json={"bills_allowed": True})

@@ -9,7 +9,7 @@ from backend.routes.common import Blueprint, login_limit
 from backend.models import User
 from backend.services import rooms as room_service
 from backend.services.desk_login import may_use_desk
-from backend.services.permissions import current_bindings, roles_of
+from backend.services.permissions import current_bindings, may_see_bills, roles_of
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="我的账号与房屋")
 
@@ -23,6 +23,9 @@ class RoomOut(Schema):
     area_m2 = fields.Decimal(as_string=True, places=2, required=True)
     kind = fields.String()
     relation = fields.String(required=True)
+    bills_visible = fields.Boolean(required=True, metadata={
+        "description": "whether I may see and pay this room's bills (its owner, or a member "
+                       "the owner allowed)"})
 
 
 class MeSchema(Schema):
@@ -51,6 +54,7 @@ def room_payload(binding) -> dict:
         "id": room.id, "community": room.community.name,
         "building": room.building.name, "unit": room.unit.name, "number": room.number,
         "area_m2": room.area_m2, "kind": room.kind.value, "relation": binding.relation.value,
+        "bills_visible": may_see_bills(binding.user, room),
     }
 
 

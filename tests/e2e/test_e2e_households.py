@@ -65,6 +65,11 @@ def test_owner_invites_a_tenant_who_reports_and_chats_but_cannot_vote(open_page,
     tenant.get_by_role("button", name="发送").click()
     expect(tenant.locator(".chat-list")).to_contain_text("租户可以办理门禁卡吗")
 
+    # the owner has not shared the bills: the page says so (no "all paid")
+    tenant.goto("/miniapp/#/bills")
+    expect(tenant.locator("#bills-not-shared")).to_contain_text("业主尚未向您开放")
+    expect(tenant.locator("#arrears-amount")).to_have_count(0)
+
     tenant.goto("/miniapp/#/home")
     tenant.get_by_role("link", name="维修资金", exact=True).click()
     tenant.locator(".proposal-item", has_text=DEMO_FUND_TITLE).click()

@@ -28,10 +28,16 @@ function billRow(bill, selectable) {
 }
 
 export default async function render(ctx) {
-  const me = await loadMe();
-  const rooms = me.rooms || [];
-  if (!rooms.length) {
+  const me = await loadMe({ fresh: true }); // the owner may have just allowed bills
+  const bound = me.rooms || [];
+  if (!bound.length) {
     ctx.el.append(h("div", { class: "empty" }, "绑定房屋后可查看账单。", h("a", { href: "#/bind", class: "link" }, "去绑定")));
+    return;
+  }
+  const rooms = bound.filter((room) => room.bills_visible);
+  if (!rooms.length) {
+    ctx.el.append(h("div", { class: "empty", id: "bills-not-shared" },
+      "业主尚未向您开放本房屋的账单。如需了解或缴纳物业费，请联系业主在“我的房屋”中为您开启。"));
     return;
   }
   ctx.el.append(loading());
