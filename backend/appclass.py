@@ -34,6 +34,10 @@ class OrjsonProvider(DefaultJSONProvider):
     ensure_ascii = False
 
     def dumps(self, obj, **kwargs) -> str:
+        # ``response()`` (jsonify, flask-smorest) asks for compact separators: orjson's
+        # only output
+        if kwargs.get("separators") == (",", ":"):
+            del kwargs["separators"]
         if kwargs:  # options only the standard library understands (indent, ...)
             return super().dumps(obj, **kwargs)
         return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()

@@ -108,3 +108,23 @@ def test_an_id_past_the_column_range_is_404_on_every_route(client, staff):
         response = client.get(path, headers=headers)
         assert response.status_code == 404, path
         assert response.json["error"]["code"] == "not_found"
+
+
+def test_json_answers_are_written_as_flasks_own_provider_writes_them(app):
+    """Answers go out through orjson (backend/appclass.py) and read exactly as Flask's
+    standard-library provider, set as ours is, would write them: Chinese as UTF-8, keys in order,
+    money as its decimal text, times as Flask writes them, no spaces."""
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from flask.json.provider import DefaultJSONProvider
+
+    payload = {"message": "缴费成功", "amount": Decimal("2843567.94"), "z": 1, "a": [True, None],
+               "at": datetime(2026, 12, 4, 9, 30, tzinfo=timezone.utc), "nested": {"b": 1.5}}
+    with app.test_request_context():
+        ours = app.json.response(payload).get_data()
+        flasks = DefaultJSONProvider(app)
+        flasks.sort_keys, flasks.ensure_ascii = False, False  # as the app's provider says
+        flasks = flasks.response(payload).get_data()
+    assert ours == flasks
+    assert "缴费成功".encode() in ours and b'"amount":"2843567.94"' in ours
