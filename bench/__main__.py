@@ -13,10 +13,9 @@ names = sorted(info.name for info in pkgutil.iter_modules([str(Path(__file__).pa
 if len(sys.argv) > 1 and sys.argv[1] in names:
     # one benchmark, with the rest of the command line as its options
     module = importlib.import_module(f"bench.{sys.argv[1]}")
-    if sys.argv[2:]:
-        module.main(sys.argv[2:])
-    else:
-        module.main()
+    # as `python -m bench.NAME options` would see it (argparse reads sys.argv[1:])
+    sys.argv = [f"bench.{sys.argv[1]}", *sys.argv[2:]]
+    module.main()
 else:
     for name in names:
         print(f"\n=== bench.{name} ===", flush=True)
