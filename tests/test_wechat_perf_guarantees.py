@@ -169,7 +169,7 @@ def test_a_redis_that_hangs_does_not_hold_the_answer_up(make_app, community, cap
         hole.setblocking(False)
         app = make_app(REDIS_URL=f"redis://127.0.0.1:{hole.getsockname()[1]}/0",
                        WECHAT_PASSIVE_REPLY=False)
-        contacts(hole), warnings()
+        contacts(hole), warnings()  # start from nothing: forget what building the app did
         try:
             first, first_answered, first_closed = push(app, hole, 1)
             second, second_answered, second_closed = push(app, hole, 2)

@@ -132,7 +132,7 @@ def hand_off(conv: Conversation, now: datetime | None = None) -> bool:
 
 def notify_desk(conv: Conversation) -> None:
     resident = db.session.get(User, conv.resident_id)
-    who = resident.name or "业主"
+    who = resident.shown_name
     rooms = "、".join(r.label for r in bound_rooms(resident)) or "未绑定房屋"
     for staff_id in desk_staff_ids(conv.community_id):
         notify(staff_id, "chat_waiting", f"{who}请求人工客服",
